@@ -1,0 +1,94 @@
+#include "broker/broker.hpp"
+
+#include <pthread.h>
+#include <sched.h>
+
+#include <future>
+
+#include "broker/log.hpp"
+#include "broker/shard.hpp"
+
+namespace shardmq::broker {
+
+std::vector<int> usable_cpus() {
+  std::vector<int> cpus;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+    for (int i = 0; i < CPU_SETSIZE; ++i)
+      if (CPU_ISSET(i, &set)) cpus.push_back(i);
+  }
+  if (cpus.empty()) cpus.push_back(0);
+  return cpus;
+}
+
+Broker::Broker(Config config) : config_(std::move(config)) {
+  if (config_.listeners.empty()) config_.listeners.push_back(ListenerConfig{});
+}
+
+Broker::~Broker() { stop(); }
+
+bool Broker::start() {
+  std::vector<int> cpus = usable_cpus();
+  unsigned n = config_.shards ? config_.shards : static_cast<unsigned>(cpus.size());
+  // Pinning only makes sense when there is a core for every shard.
+  bool pin = n <= cpus.size();
+  mesh_ = std::make_unique<ShardMesh>(n, 4096);
+  stats_.init(n);
+
+  std::vector<std::future<Shard::StartResult>> ready;
+  std::promise<bool> go;
+  std::shared_future<bool> go_future = go.get_future().share();
+  for (unsigned i = 0; i < n; ++i) {
+    shards_.push_back(std::make_unique<Shard>(i, config_, *mesh_, stats_));
+    std::promise<Shard::StartResult> p;
+    ready.push_back(p.get_future());
+    Shard* shard = shards_.back().get();
+    int cpu = pin ? cpus[i] : -1;
+    threads_.emplace_back([shard, cpu, p = std::move(p), go_future]() mutable {
+      if (cpu >= 0) {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(cpu, &set);
+        pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+      }
+      shard->run(std::move(p), go_future);
+    });
+  }
+
+  bool ok = true;
+  for (unsigned i = 0; i < n; ++i) {
+    Shard::StartResult r = ready[i].get();
+    if (!r.error.empty()) {
+      log_error("shard {}: {}", i, r.error);
+      ok = false;
+      continue;
+    }
+    if (i == 0) {
+      bound_ports_ = r.ports;
+      log_info("io backend: {}{}", r.backend, r.fallback_reason.empty() ? "" : " (" + r.fallback_reason + ")");
+      for (std::size_t l = 0; l < config_.listeners.size(); ++l) {
+        ListenerConfig shown = config_.listeners[l];
+        shown.port = r.ports[l];
+        log_info("listening on {}", listener_url(shown));
+      }
+    }
+  }
+  go.set_value(ok);
+  if (!ok) {
+    for (auto& t : threads_) t.join();
+    threads_.clear();
+    shards_.clear();
+  }
+  return ok;
+}
+
+void Broker::stop() {
+  if (threads_.empty()) return;
+  for (auto& s : shards_) s->request_stop();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+  shards_.clear();
+}
+
+}  // namespace shardmq::broker

@@ -1,0 +1,47 @@
+// The broker process: builds the shard mesh, starts one pinned thread per shard, waits for
+// every shard to bind its listeners, and stops them all on request.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "broker/broker_stats.hpp"
+#include "broker/config.hpp"
+#include "broker/shard_mesh.hpp"
+
+namespace shardmq::broker {
+
+class Shard;
+
+class Broker {
+ public:
+  explicit Broker(Config config);
+  ~Broker();
+  Broker(const Broker&) = delete;
+  Broker& operator=(const Broker&) = delete;
+
+  // Starts the shards; returns false (after logging why) if any listener or loop failed.
+  bool start();
+  // Asks every shard to close its clients and stop; returns when all threads joined.
+  void stop();
+
+  unsigned shard_count() const { return static_cast<unsigned>(shards_.size()); }
+  // Bound ports, in listener order (useful with port 0).
+  const std::vector<std::uint16_t>& bound_ports() const { return bound_ports_; }
+
+ private:
+  Config config_;
+  std::unique_ptr<ShardMesh> mesh_;
+  BrokerStats stats_;
+  std::vector<std::unique_ptr<Shard>> shards_;
+  std::vector<std::thread> threads_;
+  std::vector<std::uint16_t> bound_ports_;
+};
+
+// Usable cores in this process's affinity mask, in order.
+std::vector<int> usable_cpus();
+
+}  // namespace shardmq::broker

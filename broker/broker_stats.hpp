@@ -1,0 +1,47 @@
+// Process-wide figures read by $SYS and at shutdown. Each shard owns its counters and only
+// it writes them; readers sum the shards' relaxed loads (no shared cache line is written by
+// two shards on the message path).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+
+namespace shardmq::broker {
+
+struct alignas(64) ShardCounters {
+  std::atomic<std::uint64_t> clients_connected{0};
+  std::atomic<std::uint64_t> clients_total{0};  // connects accepted since start
+  std::atomic<std::uint64_t> messages_received{0};
+  std::atomic<std::uint64_t> messages_sent{0};
+  std::atomic<std::uint64_t> bytes_received{0};
+  std::atomic<std::uint64_t> bytes_sent{0};
+  std::atomic<std::uint64_t> messages_dropped{0};  // QoS 0 to a full outbound queue
+  std::atomic<std::uint64_t> protocol_errors{0};
+  std::atomic<std::uint64_t> subscriptions{0};
+
+  // Only the owning shard writes, so a plain load+store beats an atomic RMW.
+  static void bump(std::atomic<std::uint64_t>& c, std::uint64_t n = 1) {
+    c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+};
+
+struct BrokerStats {
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  std::unique_ptr<ShardCounters[]> shards;
+  unsigned shard_count = 0;
+  std::atomic<std::uint64_t> clients_maximum{0};
+
+  void init(unsigned n) {
+    shards.reset(new ShardCounters[n]);
+    shard_count = n;
+  }
+  std::uint64_t sum(std::atomic<std::uint64_t> ShardCounters::*field) const {
+    std::uint64_t s = 0;
+    for (unsigned i = 0; i < shard_count; ++i) s += (shards[i].*field).load(std::memory_order_relaxed);
+    return s;
+  }
+};
+
+}  // namespace shardmq::broker

@@ -1,0 +1,70 @@
+// Broker configuration: the embedded defaults, a TOML file (--config) on top of them,
+// and command-line flags on top of both. Errors name the file, the line and the reason.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "broker/log.hpp"
+#include "core/result.hpp"
+#include "io/loop.hpp"
+
+namespace shardmq::broker {
+
+enum class ListenerKind { mqtt, mqtts, ws, wss };
+
+struct ListenerConfig {
+  ListenerKind kind = ListenerKind::mqtt;
+  std::string host = "0.0.0.0";
+  std::uint16_t port = 1883;
+  std::string path;                 // WebSocket path (ws/wss)
+  std::uint32_t max_connections = 0;  // 0: unlimited
+};
+
+struct Config {
+  unsigned shards = 0;  // 0: one per usable core
+  io::BackendChoice io = io::BackendChoice::auto_detect;
+  LogLevel log_level = LogLevel::info;
+  std::vector<ListenerConfig> listeners;  // empty means the default mqtt://0.0.0.0:1883
+
+  // Limits.
+  std::uint32_t max_packet_size = 268435455;       // bytes, the MQTT maximum
+  std::uint32_t max_outbound_bytes = 4u << 20;     // per connection, queued for sending
+  std::uint32_t connect_timeout_ms = 10000;        // socket open without CONNECT
+  std::uint16_t max_keepalive = 65535;             // seconds; larger requests are lowered (v5)
+  std::uint16_t max_inflight = 32;                 // outgoing QoS 1/2 per client
+  std::uint32_t max_queued_messages = 1000;        // per offline/slow session
+  std::uint64_t max_queued_bytes = 16u << 20;      // per session
+  std::uint32_t max_retained_messages = 1000000;
+  std::uint64_t max_retained_bytes = 1ull << 30;
+  std::uint32_t sys_interval_s = 10;               // $SYS publish interval, 0 disables
+  std::uint32_t shutdown_timeout_ms = 5000;        // graceful stop bound
+  std::uint32_t max_connections = 0;               // per broker, 0: unlimited
+
+  // The configuration the broker runs with when given no file.
+  static Config defaults();
+};
+
+struct ConfigError {
+  std::string file;  // empty for command-line errors
+  unsigned line = 0;
+  std::string reason;
+  std::string to_string() const;
+};
+
+// Parses a TOML document; `file_name` is used in errors only.
+Result<Config, ConfigError> parse_config(std::string_view toml_text, std::string_view file_name,
+                                         Config base = Config::defaults());
+Result<Config, ConfigError> load_config_file(const std::string& path,
+                                             Config base = Config::defaults());
+
+// "mqtt://host:port", "mqtts://...", "ws://host:port/path", "wss://...", or "host:port".
+Result<ListenerConfig, std::string> parse_listener_url(std::string_view url);
+std::string listener_url(const ListenerConfig& l);
+
+// The embedded default configuration file, as documented in docs/configuration.md.
+std::string_view default_config_text();
+
+}  // namespace shardmq::broker

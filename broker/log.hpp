@@ -1,0 +1,41 @@
+// Logging: one line per call, written with a single write(2) so lines from different
+// shards never interleave. Levels are filtered before formatting.
+#pragma once
+
+#include <fmt/format.h>
+
+#include <atomic>
+#include <optional>
+#include <string_view>
+
+namespace shardmq::broker {
+
+enum class LogLevel { debug = 0, info = 1, warn = 2, error = 3, off = 4 };
+
+std::optional<LogLevel> parse_log_level(std::string_view s);
+void set_log_level(LogLevel level);
+LogLevel log_level();
+
+// Names the calling thread in its log lines ("main", "shard 0", ...).
+void set_log_thread_name(std::string_view name);
+
+void log_write(LogLevel level, std::string_view message);
+
+template <typename... Args>
+void log(LogLevel level, fmt::format_string<Args...> f, Args&&... args) {
+  if (level < log_level()) return;
+  log_write(level, fmt::format(f, std::forward<Args>(args)...));
+}
+
+#define SHARDMQ_LOG_FN(name, lvl)                                 \
+  template <typename... Args>                                     \
+  void name(fmt::format_string<Args...> f, Args&&... args) {      \
+    log(LogLevel::lvl, f, std::forward<Args>(args)...);           \
+  }
+SHARDMQ_LOG_FN(log_debug, debug)
+SHARDMQ_LOG_FN(log_info, info)
+SHARDMQ_LOG_FN(log_warn, warn)
+SHARDMQ_LOG_FN(log_error, error)
+#undef SHARDMQ_LOG_FN
+
+}  // namespace shardmq::broker

@@ -1,0 +1,36 @@
+// shardmq: start-up, signals, shutdown.
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+
+#include "broker/broker.hpp"
+#include "broker/command_line.hpp"
+#include "broker/log.hpp"
+
+using namespace shardmq::broker;
+
+int main(int argc, char** argv) {
+  CommandLine cl = parse_command_line(argc, argv);
+  if (cl.exit_now) return cl.exit_code;
+  set_log_level(cl.config.log_level);
+
+  // Shard threads inherit this mask: only the main thread takes the stop signals.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  Broker broker(cl.config);
+  if (!broker.start()) return 1;
+  log_info("shardmq {} ready with {} shard(s)", SHARDMQ_VERSION, broker.shard_count());
+
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  log_info("received {}, closing clients", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  broker.stop();
+  log_info("stopped");
+  return 0;
+}

@@ -1,0 +1,265 @@
+#include "broker/shard.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "broker/log.hpp"
+#include "core/encoder.hpp"
+
+namespace shardmq::broker {
+namespace {
+constexpr unsigned kTickMs = 100;
+std::uint64_t ms_to_ticks(std::uint64_t ms) { return (ms + kTickMs - 1) / kTickMs; }
+}  // namespace
+
+Shard::Shard(unsigned id, const Config& config, ShardMesh& mesh, BrokerStats& stats)
+    : id_(id),
+      config_(config),
+      mesh_(mesh),
+      stats_(stats),
+      counters_(stats.shards[id]),
+      backlog_(mesh.shards()),
+      barrier_acked_(mesh.shards(), 0) {}
+
+Shard::~Shard() {
+  // Every shard thread has joined: drain what other shards sent us, releasing messages.
+  for (unsigned from = 0; from < mesh_.shards(); ++from) {
+    if (from == id_) continue;
+    ShardEnvelope e;
+    while (mesh_.ring(from, id_).try_pop(e)) {
+      if (e.kind == ShardEnvelope::Kind::publish) static_cast<PublishedMessage*>(e.ptr)->release();
+      if (e.kind == ShardEnvelope::Kind::interest_add || e.kind == ShardEnvelope::Kind::interest_remove)
+        delete static_cast<std::string*>(e.ptr);
+    }
+  }
+  for (auto& q : backlog_) {
+    for (auto& e : q) {
+      if (e.kind == ShardEnvelope::Kind::publish) static_cast<PublishedMessage*>(e.ptr)->release();
+      if (e.kind == ShardEnvelope::Kind::interest_add || e.kind == ShardEnvelope::Kind::interest_remove)
+        delete static_cast<std::string*>(e.ptr);
+    }
+  }
+}
+
+void Shard::run(std::promise<StartResult> ready, std::shared_future<bool> go) {
+  set_log_thread_name("shard " + std::to_string(id_));
+  StartResult r;
+  io::LoopOptions lo;
+  lo.backend = config_.io;
+  std::string why;
+  loop_ = io::make_loop(lo, &why);
+  if (!loop_) {
+    r.error = "cannot create the event loop: " + why;
+    ready.set_value(r);
+    go.wait();
+    return;
+  }
+  r.backend = io::backend_name(loop_->backend());
+  r.fallback_reason = why;
+  for (std::size_t i = 0; i < config_.listeners.size(); ++i) {
+    const ListenerConfig& l = config_.listeners[i];
+    if (l.kind != ListenerKind::mqtt) {
+      r.error = "listener " + listener_url(l) + ": only mqtt:// listeners are supported so far";
+      break;
+    }
+    int port = loop_->listen(l.host, l.port, static_cast<std::uint32_t>(i), io::ListenerOptions{});
+    if (port < 0) {
+      r.error = "cannot listen on " + listener_url(l) + ": " + std::strerror(-port);
+      break;
+    }
+    r.ports.push_back(static_cast<std::uint16_t>(port));
+  }
+  mesh_.attach_loop(id_, loop_.get());
+  bool ok = r.error.empty();
+  ready.set_value(std::move(r));
+  if (!go.get() || !ok) {
+    loop_.reset();
+    return;
+  }
+  loop_->set_tick_interval(kTickMs);
+  loop_->run(*this);
+  // Sockets are closed; anything still owned here goes with the loop.
+  loop_.reset();
+}
+
+void Shard::request_stop() {
+  stop_requested_.store(true, std::memory_order_release);
+  if (loop_) loop_->wake();
+}
+
+// ---- loop callbacks ----
+
+void Shard::on_accept(std::uint32_t, io::SocketId socket, const io::PeerAddress&) {
+  if (shutting_down_ ||
+      (config_.max_connections &&
+       counters_.clients_connected.load(std::memory_order_relaxed) * mesh_.shards() >=
+           config_.max_connections)) {
+    loop_->close(socket);
+    return;
+  }
+  Connection* c = connection_slab_.create();
+  c->socket = socket;
+  c->serial = next_serial_++;
+  c->last_rx_tick = tick_;
+  connections_.push_back(c);
+  loop_->start(socket, c);
+  timers_.schedule(c->timer, tick_ + ms_to_ticks(config_.connect_timeout_ms));
+}
+
+void Shard::on_data(void* ctx, std::span<const std::byte> data) {
+  auto& c = *static_cast<Connection*>(ctx);
+  if (c.state == Connection::State::closing) return;
+  ShardCounters::bump(counters_.bytes_received, data.size());
+  c.last_rx_tick = tick_;
+  consume(c, data);
+}
+
+void Shard::on_sent(void* ctx, std::size_t bytes) {
+  auto& c = *static_cast<Connection*>(ctx);
+  c.out.complete_send(bytes);
+  ShardCounters::bump(counters_.bytes_sent, bytes);
+  if (c.out.queued() > 0) {
+    schedule_flush(c);
+  } else if (c.close_when_flushed && c.state == Connection::State::closing) {
+    loop_->close(c.socket);
+    c.close_when_flushed = false;
+  }
+}
+
+void Shard::on_peer_closed(void* ctx, int) {
+  auto& c = *static_cast<Connection*>(ctx);
+  c.peer_closed = true;
+  if (c.state != Connection::State::closing) {
+    close_connection(c, CloseKind::abrupt);
+  } else if (c.close_when_flushed) {
+    c.close_when_flushed = false;
+    loop_->close(c.socket);
+  }
+}
+
+void Shard::on_closed(void* ctx) {
+  auto* c = static_cast<Connection*>(ctx);
+  if (c->state != Connection::State::closing) close_connection(*c, CloseKind::abrupt);
+  timers_.cancel(c->timer);
+  if (c->in_flush_list) std::erase(flush_list_, c);
+  for (auto& a : pending_subacks_)
+    if (a.connection == c) a.connection = nullptr;
+  std::erase_if(paused_publishers_, [c](const auto& p) { return p.first == c; });
+  auto it = std::find(connections_.begin(), connections_.end(), c);
+  if (it != connections_.end()) {
+    *it = connections_.back();
+    connections_.pop_back();
+  }
+  c->out.release_all();
+  connection_slab_.destroy(c);
+  if (shutting_down_) maybe_finish_shutdown();
+}
+
+void Shard::on_wake() {
+  mesh_.set_idle(id_, false);
+  if (stop_requested_.load(std::memory_order_acquire) && !shutting_down_) begin_shutdown();
+}
+
+void Shard::on_tick() {
+  ++tick_;
+  timers_.advance(tick_, [this](io::TimerNode& n) { on_timer(*Connection::from_timer(&n)); });
+  if (shutting_down_ && tick_ >= shutdown_deadline_tick_) {
+    for (Connection* c : connections_) {
+      if (c->state != Connection::State::closing) close_connection(*c, CloseKind::abrupt);
+      else if (c->close_when_flushed) {
+        c->close_when_flushed = false;
+        loop_->close(c->socket);
+      }
+    }
+    maybe_finish_shutdown();
+  }
+}
+
+void Shard::on_turn_end() {
+  mesh_.set_idle(id_, false);
+  drain_inbound();
+  flush_backlogs();
+  for (std::size_t i = 0; i < flush_list_.size(); ++i) {
+    Connection* c = flush_list_[i];
+    c->in_flush_list = false;
+    flush(*c);
+  }
+  flush_list_.clear();
+  // About to sleep: declare it, then look once more (pairs with ShardMesh::notify).
+  mesh_.set_idle(id_, true);
+  if (!mesh_.inbound_empty(id_)) loop_->wake();
+}
+
+// ---- lifecycle ----
+
+void Shard::on_timer(Connection& c) {
+  if (c.state == Connection::State::closing) return;
+  if (c.state == Connection::State::awaiting_connect) {
+    log_debug("closing a socket that sent no CONNECT in {} ms", config_.connect_timeout_ms);
+    close_connection(c, CloseKind::abrupt);
+    return;
+  }
+  // Keepalive: 1.5 times the interval since the last packet.
+  std::uint64_t limit = ms_to_ticks(std::uint64_t(c.keepalive_s) * 1500);
+  if (tick_ >= c.last_rx_tick + limit) {
+    log_debug("client '{}' silent for 1.5 x {} s: disconnecting",
+              c.session ? c.session->client_id : "", c.keepalive_s);
+    close_connection(c, CloseKind::abrupt);
+  } else {
+    timers_.schedule(c.timer, c.last_rx_tick + limit);
+  }
+}
+
+void Shard::schedule_flush(Connection& c) {
+  if (c.in_flush_list) return;
+  c.in_flush_list = true;
+  flush_list_.push_back(&c);
+}
+
+void Shard::flush(Connection& c) {
+  if (c.peer_closed) return;
+  auto region = c.out.begin_send();
+  if (region.empty()) return;
+  iovec iov{const_cast<std::byte*>(region.data()), region.size()};
+  loop_->send(c.socket, &iov, 1);
+}
+
+void Shard::close_connection(Connection& c, CloseKind kind) {
+  if (c.state == Connection::State::closing) return;
+  bool was_connected = c.state == Connection::State::connected;
+  c.state = Connection::State::closing;
+  timers_.cancel(c.timer);
+  if (was_connected) {
+    counters_.clients_connected.store(counters_.clients_connected.load(std::memory_order_relaxed) - 1,
+                                      std::memory_order_relaxed);
+  }
+  drop_session(c);
+  if (kind == CloseKind::graceful && !c.peer_closed && c.out.queued() > 0) {
+    c.close_when_flushed = true;  // say goodbye (CONNACK/DISCONNECT) first
+    schedule_flush(c);
+    return;
+  }
+  loop_->close(c.socket);
+}
+
+void Shard::begin_shutdown() {
+  shutting_down_ = true;
+  shutdown_deadline_tick_ = tick_ + ms_to_ticks(config_.shutdown_timeout_ms);
+  loop_->stop_listening();
+  std::vector<Connection*> all = connections_;
+  for (Connection* c : all) {
+    if (c->state == Connection::State::connected && c->version == core::ProtocolVersion::v5) {
+      core::Disconnect d;
+      d.reason_code = core::ReasonCode::ServerShuttingDown;
+      send_packet(*c, d);
+    }
+    close_connection(*c, CloseKind::graceful);
+  }
+  maybe_finish_shutdown();
+}
+
+void Shard::maybe_finish_shutdown() {
+  if (connections_.empty()) loop_->stop();
+}
+
+}  // namespace shardmq::broker

@@ -1,0 +1,154 @@
+// A shard: one thread, one event loop, the connections it accepted, and its own
+// subscription index. It talks to other shards only through the ShardMesh rings.
+//
+// The member functions live in files by concern:
+//   shard.cpp           thread, loop callbacks, connection lifecycle, output flushing
+//   shard_protocol.cpp  MQTT packets from clients (CONNECT, SUBSCRIBE, PUBLISH, ...)
+//   shard_routing.cpp   matching publishes, carrying them to other shards, interest
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <future>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "broker/broker_stats.hpp"
+#include "broker/config.hpp"
+#include "broker/connection.hpp"
+#include "broker/published_message.hpp"
+#include "broker/shard_mesh.hpp"
+#include "broker/subscription.hpp"
+#include "core/packets.hpp"
+#include "core/shard_interest.hpp"
+#include "core/topic_index.hpp"
+#include "io/loop.hpp"
+#include "io/slab.hpp"
+#include "io/timer_wheel.hpp"
+
+namespace shardmq::broker {
+
+class Shard final : public io::LoopHandler {
+ public:
+  struct StartResult {
+    std::string error;                 // empty on success
+    std::vector<std::uint16_t> ports;  // bound port per listener
+    std::string backend;
+    std::string fallback_reason;
+  };
+
+  Shard(unsigned id, const Config& config, ShardMesh& mesh, BrokerStats& stats);
+  ~Shard() override;
+
+  // The shard thread's body: builds the loop and listeners, reports through `ready`,
+  // waits for `go` (every shard ready), then serves until stopped.
+  void run(std::promise<StartResult> ready, std::shared_future<bool> go);
+  // Thread-safe: close clients and stop.
+  void request_stop();
+
+ private:
+  // io::LoopHandler
+  void on_accept(std::uint32_t listener_tag, io::SocketId socket,
+                 const io::PeerAddress& peer) override;
+  void on_data(void* ctx, std::span<const std::byte> data) override;
+  void on_sent(void* ctx, std::size_t bytes) override;
+  void on_peer_closed(void* ctx, int err) override;
+  void on_closed(void* ctx) override;
+  void on_wake() override;
+  void on_tick() override;
+  void on_turn_end() override;
+
+  // Lifecycle (shard.cpp).
+  enum class CloseKind { graceful, abrupt };
+  void close_connection(Connection& c, CloseKind kind);
+  void schedule_flush(Connection& c);
+  void flush(Connection& c);
+  void begin_shutdown();
+  void maybe_finish_shutdown();
+  void on_timer(Connection& c);
+
+  // Protocol (shard_protocol.cpp).
+  void consume(Connection& c, std::span<const std::byte> data);
+  bool handle_frame(Connection& c, std::span<const std::byte> frame, std::size_t header_size);
+  void handle_packet(Connection& c, const core::Packet& p);
+  void handle_connect(Connection& c, const core::Connect& p);
+  void handle_publish(Connection& c, const core::Publish& p);
+  void handle_subscribe(Connection& c, const core::Subscribe& p);
+  void handle_unsubscribe(Connection& c, const core::Unsubscribe& p);
+  void protocol_error(Connection& c, core::ReasonCode reason, std::string_view why);
+  bool send_packet(Connection& c, const core::Packet& p);
+  void drop_session(Connection& c);
+
+  // Routing (shard_routing.cpp).
+  void route(std::string_view topic, std::string_view properties, std::string_view payload,
+             std::uint8_t qos, Session* origin, Connection* publisher);
+  void deliver_local(std::string_view topic, std::string_view properties,
+                     std::string_view payload, std::uint8_t qos, std::uint64_t origin_session);
+  void write_publish(Connection& c, std::string_view topic, std::string_view properties,
+                     std::string_view payload, std::uint8_t qos, std::uint32_t subscription_id);
+  bool add_subscription(Session& s, const std::string& filter, const SubscriptionOptions& o);
+  bool remove_subscription(Session& s, const std::string& filter);
+  void broadcast_interest(ShardEnvelope::Kind kind, const std::string& filter);
+  void push_to(unsigned to, const ShardEnvelope& e, Connection* publisher);
+  void drain_inbound();
+  void handle_envelope(const ShardEnvelope& e);
+  void flush_backlogs();
+  std::uint32_t issue_barrier();
+  void complete_barriers();
+
+  unsigned id_;
+  const Config& config_;
+  ShardMesh& mesh_;
+  BrokerStats& stats_;
+  ShardCounters& counters_;
+  std::unique_ptr<io::Loop> loop_;
+  std::atomic<bool> stop_requested_{false};
+  bool shutting_down_ = false;
+  std::uint64_t shutdown_deadline_tick_ = 0;
+
+  io::Slab<Connection> connection_slab_;
+  std::vector<Connection*> connections_;  // every live connection, for shutdown
+  std::uint32_t next_serial_ = 1;
+  std::uint64_t next_session_serial_ = 1;
+  std::vector<Connection*> flush_list_;
+
+  // Subscriptions of this shard's sessions, and which filters the other shards have.
+  core::TopicIndex<Session*, SubscriptionOptions> subscriptions_;
+  core::ShardInterest remote_interest_;
+  std::unordered_map<std::string, std::uint32_t> filter_refs_;  // local subscribers per filter
+  std::uint64_t notify_mask_ = 0;  // shards pushed to this turn, woken at turn end
+
+  // Envelopes that did not fit a full ring, per destination, and the publishers paused
+  // until they drain (back-pressure instead of loss).
+  std::vector<std::deque<ShardEnvelope>> backlog_;
+  std::vector<std::pair<Connection*, std::uint32_t>> paused_publishers_;
+
+  // Barriers make SUBACK wait until every other shard has applied the new interest, so a
+  // publish sent after SUBACK reaches the subscriber from any shard.
+  std::uint32_t barrier_issued_ = 0;
+  std::vector<std::uint32_t> barrier_acked_;  // per peer shard
+  struct PendingAck {
+    Connection* connection;
+    std::uint32_t serial;
+    std::uint32_t barrier;
+    core::SubAck suback;
+  };
+  std::deque<PendingAck> pending_subacks_;
+
+  io::TimerWheel timers_;
+  std::uint64_t tick_ = 0;
+
+  // Scratch for matching: who gets this publish (reused, no allocation after warm-up).
+  struct Target {
+    Session* session;
+    SubscriptionOptions options;
+  };
+  std::vector<Target> targets_;
+  core::Packet scratch_packet_;  // the packet being handled; views into the receive buffer
+  std::uint64_t match_stamp_ = 0;
+};
+
+}  // namespace shardmq::broker

@@ -1,0 +1,82 @@
+// The only way shards talk: for every ordered pair (from, to) one bounded SPSC ring of
+// ShardEnvelopes, plus each shard's "idle" flag so a producer wakes a consumer only when
+// the consumer may be about to sleep. Built before the shard threads start; immutable after.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "io/loop.hpp"
+#include "io/spsc_ring.hpp"
+
+namespace shardmq::broker {
+
+// One item crossing between shards. `ptr` ownership passes to the receiver.
+struct ShardEnvelope {
+  enum class Kind : std::uint8_t {
+    publish,          // ptr: PublishedMessage* holding one reference for the receiver
+    interest_add,     // ptr: std::string* topic filter the sender now has subscribers for
+    interest_remove,  // ptr: std::string* topic filter the sender no longer has
+    barrier,          // seq: answer with barrier_ack once everything before it is applied
+    barrier_ack,      // seq: the barrier being answered
+    session_op,       // ptr: SessionOp*, work on a client id's home shard (see session_registry)
+  };
+  Kind kind = Kind::publish;
+  std::uint16_t from = 0;
+  std::uint32_t seq = 0;
+  void* ptr = nullptr;
+};
+
+class ShardMesh {
+ public:
+  ShardMesh(unsigned shards, std::size_t ring_capacity);
+
+  unsigned shards() const { return n_; }
+  io::SpscRing<ShardEnvelope>& ring(unsigned from, unsigned to) {
+    return *rings_[from * n_ + to];
+  }
+
+  // Each shard registers its loop before serving, so producers can wake it.
+  void attach_loop(unsigned shard, io::Loop* loop) { slots_[shard].loop = loop; }
+
+  // Consumer side. Declares the shard idle; the caller must then re-check its inbound
+  // rings (the seq_cst fence pairs with the one in notify()) before it blocks.
+  void set_idle(unsigned shard, bool idle) {
+    slots_[shard].idle.store(idle, std::memory_order_relaxed);
+    if (idle) std::atomic_thread_fence(std::memory_order_seq_cst);
+  }
+  bool inbound_empty(unsigned shard);
+
+  // A producer whose ring to `to` is full flags it; the consumer, after draining that
+  // ring, takes the flag and wakes the producer so it can push its backlog.
+  void set_blocked(unsigned from, unsigned to) {
+    blocked_[from * n_ + to].store(true, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+  }
+  bool take_blocked(unsigned from, unsigned to) {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    auto& b = blocked_[from * n_ + to];
+    return b.load(std::memory_order_relaxed) && b.exchange(false, std::memory_order_relaxed);
+  }
+  void wake(unsigned shard) { slots_[shard].loop->wake(); }
+
+  // Producer side, after pushing to `to`: wakes it only if it declared itself idle.
+  void notify(unsigned to) {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (slots_[to].idle.load(std::memory_order_relaxed)) slots_[to].loop->wake();
+  }
+
+ private:
+  struct alignas(64) Slot {
+    std::atomic<bool> idle{false};
+    io::Loop* loop = nullptr;
+  };
+  unsigned n_;
+  std::vector<std::unique_ptr<io::SpscRing<ShardEnvelope>>> rings_;
+  std::unique_ptr<Slot[]> slots_;
+  std::unique_ptr<std::atomic<bool>[]> blocked_;
+};
+
+}  // namespace shardmq::broker
