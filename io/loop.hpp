@@ -55,10 +55,12 @@ class LoopHandler {
 
   // A send issued with Loop::send completed; `bytes` may be less than asked (a partial
   // write): the handler sends the rest. Only one send per socket is in flight at a time.
+  // A send that fails gives no on_sent: on_peer_closed(ctx, err) comes instead.
   virtual void on_sent(void* ctx, std::size_t bytes) = 0;
 
   // The peer closed (EOF) or the socket failed (err is a positive errno, 0 for EOF).
-  // No more on_data follows. The handler should call Loop::close().
+  // No more on_data follows. The handler should call Loop::close(). At most once per socket,
+  // and never after Loop::close().
   virtual void on_peer_closed(void* ctx, int err) = 0;
 
   // After Loop::close(): every operation on the socket is finished or cancelled, no more
@@ -94,7 +96,8 @@ class Loop {
   // Starts receiving on an accepted socket; ctx comes back in every callback for it.
   virtual void start(SocketId socket, void* ctx) = 0;
 
-  // Stops and resumes delivering on_data for a socket (back-pressure on a publisher).
+  // Stops and resumes delivering on_data for a socket (back-pressure on a publisher). No
+  // on_data arrives between pause_recv and resume_recv; nothing received is lost.
   virtual void pause_recv(SocketId socket) = 0;
   virtual void resume_recv(SocketId socket) = 0;
 
