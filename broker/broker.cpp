@@ -26,7 +26,9 @@ Broker::Broker(Config config) : config_(std::move(config)) {
   if (config_.listeners.empty()) config_.listeners.push_back(ListenerConfig{});
 }
 
-Broker::~Broker() { stop(); }
+Broker::~Broker() {
+  stop();
+}
 
 bool Broker::start() {
   std::vector<int> cpus = usable_cpus();
@@ -66,7 +68,8 @@ bool Broker::start() {
     }
     if (i == 0) {
       bound_ports_ = r.ports;
-      log_info("io backend: {}{}", r.backend, r.fallback_reason.empty() ? "" : " (" + r.fallback_reason + ")");
+      log_info("io backend: {}{}", r.backend,
+               r.fallback_reason.empty() ? "" : " (" + r.fallback_reason + ")");
       for (std::size_t l = 0; l < config_.listeners.size(); ++l) {
         ListenerConfig shown = config_.listeners[l];
         shown.port = r.ports[l];
@@ -76,7 +79,8 @@ bool Broker::start() {
   }
   go.set_value(ok);
   if (!ok) {
-    for (auto& t : threads_) t.join();
+    for (auto& t : threads_)
+      t.join();
     threads_.clear();
     shards_.clear();
   }
@@ -85,8 +89,10 @@ bool Broker::start() {
 
 void Broker::stop() {
   if (threads_.empty()) return;
-  for (auto& s : shards_) s->request_stop();
-  for (auto& t : threads_) t.join();
+  for (auto& s : shards_)
+    s->request_stop();
+  for (auto& t : threads_)
+    t.join();
   threads_.clear();
   shards_.clear();
 }

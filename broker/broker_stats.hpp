@@ -19,6 +19,7 @@ struct alignas(64) ShardCounters {
   std::atomic<std::uint64_t> bytes_sent{0};
   std::atomic<std::uint64_t> messages_dropped{0};  // QoS 0 to a full outbound queue
   std::atomic<std::uint64_t> protocol_errors{0};
+  std::atomic<std::uint64_t> retained_dropped{0};  // over the retained ceiling
   std::atomic<std::uint64_t> subscriptions{0};
 
   // Only the owning shard writes, so a plain load+store beats an atomic RMW.
@@ -39,7 +40,8 @@ struct BrokerStats {
   }
   std::uint64_t sum(std::atomic<std::uint64_t> ShardCounters::*field) const {
     std::uint64_t s = 0;
-    for (unsigned i = 0; i < shard_count; ++i) s += (shards[i].*field).load(std::memory_order_relaxed);
+    for (unsigned i = 0; i < shard_count; ++i)
+      s += (shards[i].*field).load(std::memory_order_relaxed);
     return s;
   }
 };

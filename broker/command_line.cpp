@@ -90,7 +90,8 @@ CommandLine parse_command_line(int argc, char** argv) {
   if (io_backend == "uring") c.io = io::BackendChoice::uring;
   if (io_backend == "epoll") c.io = io::BackendChoice::epoll;
   if (!level.empty()) c.log_level = *parse_log_level(level);
-  if (connect_timeout > 0) c.connect_timeout_ms = static_cast<std::uint32_t>(std::lround(connect_timeout * 1000));
+  if (connect_timeout > 0)
+    c.connect_timeout_ms = static_cast<std::uint32_t>(std::lround(connect_timeout * 1000));
   if (max_packet > 0) c.max_packet_size = static_cast<std::uint32_t>(max_packet);
   if (sys_interval >= 0) c.sys_interval_s = static_cast<std::uint32_t>(std::lround(sys_interval));
   return out;

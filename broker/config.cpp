@@ -2,11 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <toml++/toml.h>
 #include <charconv>
 #include <fstream>
 #include <limits>
 #include <sstream>
-#include <toml++/toml.h>
 
 namespace shardmq::broker {
 namespace {
@@ -83,7 +83,8 @@ struct Reader {
             std::initializer_list<std::string_view> keys) {
     for (auto&& [k, v] : t) {
       bool known = false;
-      for (auto key : keys) known = known || k.str() == key;
+      for (auto key : keys)
+        known = known || k.str() == key;
       if (!known) fail(v, fmt::format("unknown key '{}' in [{}]", k.str(), section));
     }
   }
@@ -93,14 +94,21 @@ void read_broker(Reader& r, const toml::table& t, Config& c) {
   r.only(t, "broker", {"shards", "io", "log_level"});
   r.integer(t, "broker", "shards", c.shards, 0, 1024);
   if (auto* s = r.string(t, "broker", "io")) {
-    if (*s == "auto") c.io = io::BackendChoice::auto_detect;
-    else if (*s == "uring") c.io = io::BackendChoice::uring;
-    else if (*s == "epoll") c.io = io::BackendChoice::epoll;
-    else r.fail(*t.get("io"), fmt::format("broker.io must be auto, uring or epoll, not '{}'", *s));
+    if (*s == "auto")
+      c.io = io::BackendChoice::auto_detect;
+    else if (*s == "uring")
+      c.io = io::BackendChoice::uring;
+    else if (*s == "epoll")
+      c.io = io::BackendChoice::epoll;
+    else
+      r.fail(*t.get("io"), fmt::format("broker.io must be auto, uring or epoll, not '{}'", *s));
   }
   if (auto* s = r.string(t, "broker", "log_level")) {
-    if (auto l = parse_log_level(*s)) c.log_level = *l;
-    else r.fail(*t.get("log_level"), fmt::format("broker.log_level '{}' is not one of debug, info, warn, error, off", *s));
+    if (auto l = parse_log_level(*s))
+      c.log_level = *l;
+    else
+      r.fail(*t.get("log_level"),
+             fmt::format("broker.log_level '{}' is not one of debug, info, warn, error, off", *s));
   }
 }
 
@@ -157,7 +165,9 @@ Config Config::defaults() {
   return c ? *c : Config{};
 }
 
-std::string_view default_config_text() { return kDefaultConfig; }
+std::string_view default_config_text() {
+  return kDefaultConfig;
+}
 
 std::string ConfigError::to_string() const {
   if (file.empty()) return reason;
@@ -179,9 +189,12 @@ Result<Config, ConfigError> parse_config(std::string_view text, std::string_view
   Config c = std::move(base);
   for (auto&& [k, v] : root) {
     std::string_view key = k.str();
-    if (key == "broker" && v.is_table()) read_broker(r, *v.as_table(), c);
-    else if (key == "limits" && v.is_table()) read_limits(r, *v.as_table(), c);
-    else if (key == "listener") read_listeners(r, v, c);
+    if (key == "broker" && v.is_table())
+      read_broker(r, *v.as_table(), c);
+    else if (key == "limits" && v.is_table())
+      read_limits(r, *v.as_table(), c);
+    else if (key == "listener")
+      read_listeners(r, v, c);
     else if (key == "retained" && v.is_table()) {
       const toml::table& t = *v.as_table();
       r.only(t, "retained", {"max_messages", "max_bytes"});
@@ -215,11 +228,17 @@ Result<ListenerConfig, std::string> parse_listener_url(std::string_view url) {
   auto scheme_end = rest.find("://");
   if (scheme_end != std::string_view::npos) {
     std::string_view scheme = rest.substr(0, scheme_end);
-    if (scheme == "mqtt" || scheme == "tcp") l.kind = ListenerKind::mqtt;
-    else if (scheme == "mqtts" || scheme == "ssl" || scheme == "tls") l.kind = ListenerKind::mqtts;
-    else if (scheme == "ws") l.kind = ListenerKind::ws;
-    else if (scheme == "wss") l.kind = ListenerKind::wss;
-    else return unexpected(fmt::format("listener '{}': unknown scheme '{}' (mqtt, mqtts, ws, wss)", url, scheme));
+    if (scheme == "mqtt" || scheme == "tcp")
+      l.kind = ListenerKind::mqtt;
+    else if (scheme == "mqtts" || scheme == "ssl" || scheme == "tls")
+      l.kind = ListenerKind::mqtts;
+    else if (scheme == "ws")
+      l.kind = ListenerKind::ws;
+    else if (scheme == "wss")
+      l.kind = ListenerKind::wss;
+    else
+      return unexpected(
+          fmt::format("listener '{}': unknown scheme '{}' (mqtt, mqtts, ws, wss)", url, scheme));
     rest.remove_prefix(scheme_end + 3);
   }
   auto slash = rest.find('/');
@@ -227,18 +246,22 @@ Result<ListenerConfig, std::string> parse_listener_url(std::string_view url) {
     l.path = std::string(rest.substr(slash));
     rest = rest.substr(0, slash);
   }
-  if (l.path.empty() && (l.kind == ListenerKind::ws || l.kind == ListenerKind::wss)) l.path = "/mqtt";
+  if (l.path.empty() && (l.kind == ListenerKind::ws || l.kind == ListenerKind::wss))
+    l.path = "/mqtt";
   std::string_view host, port;
   if (!rest.empty() && rest.front() == '[') {
     auto close = rest.find(']');
-    if (close == std::string_view::npos) return unexpected(fmt::format("listener '{}': unclosed '['", url));
+    if (close == std::string_view::npos)
+      return unexpected(fmt::format("listener '{}': unclosed '['", url));
     host = rest.substr(1, close - 1);
     rest.remove_prefix(close + 1);
-    if (rest.empty() || rest.front() != ':') return unexpected(fmt::format("listener '{}': missing :PORT", url));
+    if (rest.empty() || rest.front() != ':')
+      return unexpected(fmt::format("listener '{}': missing :PORT", url));
     port = rest.substr(1);
   } else {
     auto colon = rest.rfind(':');
-    if (colon == std::string_view::npos) return unexpected(fmt::format("listener '{}': missing :PORT", url));
+    if (colon == std::string_view::npos)
+      return unexpected(fmt::format("listener '{}': missing :PORT", url));
     host = rest.substr(0, colon);
     port = rest.substr(colon + 1);
   }
@@ -254,10 +277,18 @@ Result<ListenerConfig, std::string> parse_listener_url(std::string_view url) {
 std::string listener_url(const ListenerConfig& l) {
   const char* scheme = "mqtt";
   switch (l.kind) {
-    case ListenerKind::mqtt: scheme = "mqtt"; break;
-    case ListenerKind::mqtts: scheme = "mqtts"; break;
-    case ListenerKind::ws: scheme = "ws"; break;
-    case ListenerKind::wss: scheme = "wss"; break;
+    case ListenerKind::mqtt:
+      scheme = "mqtt";
+      break;
+    case ListenerKind::mqtts:
+      scheme = "mqtts";
+      break;
+    case ListenerKind::ws:
+      scheme = "ws";
+      break;
+    case ListenerKind::wss:
+      scheme = "wss";
+      break;
   }
   bool v6 = l.host.find(':') != std::string::npos;
   return fmt::format("{}://{}{}{}:{}{}", scheme, v6 ? "[" : "", l.host, v6 ? "]" : "", l.port,

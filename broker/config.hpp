@@ -19,7 +19,7 @@ struct ListenerConfig {
   ListenerKind kind = ListenerKind::mqtt;
   std::string host = "0.0.0.0";
   std::uint16_t port = 1883;
-  std::string path;                 // WebSocket path (ws/wss)
+  std::string path;                   // WebSocket path (ws/wss)
   std::uint32_t max_connections = 0;  // 0: unlimited
 };
 
@@ -30,18 +30,18 @@ struct Config {
   std::vector<ListenerConfig> listeners;  // empty means the default mqtt://0.0.0.0:1883
 
   // Limits.
-  std::uint32_t max_packet_size = 268435455;       // bytes, the MQTT maximum
-  std::uint32_t max_outbound_bytes = 4u << 20;     // per connection, queued for sending
-  std::uint32_t connect_timeout_ms = 10000;        // socket open without CONNECT
-  std::uint16_t max_keepalive = 65535;             // seconds; larger requests are lowered (v5)
-  std::uint16_t max_inflight = 32;                 // outgoing QoS 1/2 per client
-  std::uint32_t max_queued_messages = 1000;        // per offline/slow session
-  std::uint64_t max_queued_bytes = 16u << 20;      // per session
+  std::uint32_t max_packet_size = 268435455;    // bytes, the MQTT maximum
+  std::uint32_t max_outbound_bytes = 4u << 20;  // per connection, queued for sending
+  std::uint32_t connect_timeout_ms = 10000;     // socket open without CONNECT
+  std::uint16_t max_keepalive = 65535;          // seconds; larger requests are lowered (v5)
+  std::uint16_t max_inflight = 32;              // outgoing QoS 1/2 per client
+  std::uint32_t max_queued_messages = 1000;     // per offline/slow session
+  std::uint64_t max_queued_bytes = 16u << 20;   // per session
   std::uint32_t max_retained_messages = 1000000;
   std::uint64_t max_retained_bytes = 1ull << 30;
-  std::uint32_t sys_interval_s = 10;               // $SYS publish interval, 0 disables
-  std::uint32_t shutdown_timeout_ms = 5000;        // graceful stop bound
-  std::uint32_t max_connections = 0;               // per broker, 0: unlimited
+  std::uint32_t sys_interval_s = 10;         // $SYS publish interval, 0 disables
+  std::uint32_t shutdown_timeout_ms = 5000;  // graceful stop bound
+  std::uint32_t max_connections = 0;         // per broker, 0: unlimited
 
   // The configuration the broker runs with when given no file.
   static Config defaults();

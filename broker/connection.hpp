@@ -1,45 +1,62 @@
-// One client socket on a shard: framing state for the bytes it sends, the bytes queued
-// for it, and its protocol-level state. Owned by the shard that accepted the socket.
+// One client socket on a shard: framing state for the bytes it sends, the bytes queued for
+// it, and its protocol-level state. Owned by the shard that accepted the socket; its
+// session lives on the client identifier's home shard (see session.hpp).
 #pragma once
 
-#include <cstdint>
 #include <cstddef>
-#include <memory>
+#include <cstdint>
+#include <string>
 #include <vector>
 
 #include "broker/out_buffer.hpp"
-#include "broker/session.hpp"
+#include "broker/published_message.hpp"
 #include "core/mqtt_types.hpp"
 #include "io/loop.hpp"
 #include "io/timer_wheel.hpp"
 
 namespace shardmq::broker {
 
+struct Session;
+
 struct Connection {
-  enum class State : std::uint8_t { awaiting_connect, connected, closing };
+  enum class State : std::uint8_t {
+    awaiting_connect,  // socket open, no CONNECT yet
+    attaching,         // CONNECT taken, waiting for the session's home shard
+    connected,
+    closing,
+  };
 
   io::SocketId socket = io::kInvalidSocket;
-  std::uint32_t serial = 0;  // unique on the shard: lets deferred work find a live connection
+  std::uint32_t serial = 0;  // unique on the shard: envelopes name connections by it
   State state = State::awaiting_connect;
   core::ProtocolVersion version = core::ProtocolVersion::v311;
   bool peer_closed = false;
   bool clean_disconnect = false;  // DISCONNECT received: no will
-  bool recv_paused = false;
+  bool ring_paused = false;       // receive paused: a ring to another shard is full
+  bool home_paused = false;       // receive paused: waiting for the home shard's answer
+  bool recv_paused_in_loop = false;
   bool in_flush_list = false;
   bool close_when_flushed = false;
+  bool session_attached = false;  // the home shard counts this connection as the session's
   std::uint16_t keepalive_s = 0;
+  std::uint16_t home = 0;            // the session's home shard
   std::uint32_t max_packet_out = 0;  // client's Maximum Packet Size (MQTT 5), 0: none
   std::uint64_t last_rx_tick = 0;    // touched on every packet; checked when the timer fires
   io::TimerNode timer;               // connect timeout, then keepalive deadline
 
-  ByteBlock rx_tail;  // the start of a packet that has not fully arrived yet
+  ByteBlock rx_tail;  // bytes received but not yet handled (a partial packet, or a pause)
   OutBuffer out;
-  std::unique_ptr<Session> session;
+  Session* session = nullptr;  // valid on the home shard only; elsewhere an opaque handle
+  std::string client_id;
+
+  // The will, published when the connection ends without DISCONNECT.
+  PublishedMessage* will = nullptr;
 
   // Inbound QoS 2: packet ids received (PUBREC sent) and not yet released by PUBREL.
-  // A bitmap of 65536 bits would cost 8 KiB per client; most clients have none or few.
+  // Handed to the session when the connection ends so a reconnect keeps exactly-once.
   std::vector<std::uint16_t> qos2_awaiting_rel;
-  std::uint16_t next_packet_id = 0;  // outgoing QoS 1/2
+
+  bool paused() const { return ring_paused || home_paused; }
 
   static Connection* from_timer(io::TimerNode* n) {
     return reinterpret_cast<Connection*>(reinterpret_cast<char*>(n) - offsetof(Connection, timer));

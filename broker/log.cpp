@@ -14,11 +14,16 @@ thread_local std::string t_name = "main";
 
 const char* level_tag(LogLevel l) {
   switch (l) {
-    case LogLevel::debug: return "debug";
-    case LogLevel::info: return "info";
-    case LogLevel::warn: return "warn";
-    case LogLevel::error: return "error";
-    case LogLevel::off: break;
+    case LogLevel::debug:
+      return "debug";
+    case LogLevel::info:
+      return "info";
+    case LogLevel::warn:
+      return "warn";
+    case LogLevel::error:
+      return "error";
+    case LogLevel::off:
+      break;
   }
   return "?";
 }
@@ -34,19 +39,25 @@ std::optional<LogLevel> parse_log_level(std::string_view s) {
   return std::nullopt;
 }
 
-void set_log_level(LogLevel level) { g_level.store(level, std::memory_order_relaxed); }
-LogLevel log_level() { return g_level.load(std::memory_order_relaxed); }
-void set_log_thread_name(std::string_view name) { t_name = name; }
+void set_log_level(LogLevel level) {
+  g_level.store(level, std::memory_order_relaxed);
+}
+LogLevel log_level() {
+  return g_level.load(std::memory_order_relaxed);
+}
+void set_log_thread_name(std::string_view name) {
+  t_name = name;
+}
 
 void log_write(LogLevel level, std::string_view message) {
   timeval tv{};
   gettimeofday(&tv, nullptr);
   tm parts{};
   gmtime_r(&tv.tv_sec, &parts);
-  std::string line = fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z {} [{}] {}\n",
-                                 parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
-                                 parts.tm_hour, parts.tm_min, parts.tm_sec, tv.tv_usec / 1000,
-                                 level_tag(level), t_name, message);
+  std::string line =
+      fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z {} [{}] {}\n", parts.tm_year + 1900,
+                  parts.tm_mon + 1, parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec,
+                  tv.tv_usec / 1000, level_tag(level), t_name, message);
   // One write per line: atomic with respect to other threads' lines for pipes and files.
   ssize_t rc = ::write(STDERR_FILENO, line.data(), line.size());
   (void)rc;

@@ -27,10 +27,10 @@ void log(LogLevel level, fmt::format_string<Args...> f, Args&&... args) {
   log_write(level, fmt::format(f, std::forward<Args>(args)...));
 }
 
-#define SHARDMQ_LOG_FN(name, lvl)                                 \
-  template <typename... Args>                                     \
-  void name(fmt::format_string<Args...> f, Args&&... args) {      \
-    log(LogLevel::lvl, f, std::forward<Args>(args)...);           \
+#define SHARDMQ_LOG_FN(name, lvl)                            \
+  template <typename... Args>                                \
+  void name(fmt::format_string<Args...> f, Args&&... args) { \
+    log(LogLevel::lvl, f, std::forward<Args>(args)...);      \
   }
 SHARDMQ_LOG_FN(log_debug, debug)
 SHARDMQ_LOG_FN(log_info, info)

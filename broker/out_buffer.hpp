@@ -35,7 +35,8 @@ class ByteBlock {
   std::byte* reserve(std::size_t n) {
     if (size_ + n > cap_) {
       std::size_t cap = cap_ ? cap_ : 512;
-      while (cap < size_ + n) cap *= 2;
+      while (cap < size_ + n)
+        cap *= 2;
       auto* p = static_cast<std::byte*>(std::realloc(data_, cap));
       if (!p) std::abort();
       data_ = p;
@@ -45,6 +46,7 @@ class ByteBlock {
   }
   void grow(std::size_t n) { size_ += n; }
   void append(const void* p, std::size_t n) {
+    if (n == 0) return;
     std::memcpy(reserve(n), p, n);
     size_ += n;
   }
@@ -96,8 +98,10 @@ class OutBuffer {
     sent_ += n;
     if (sent_ == sending_.size() && pending_.empty()) {
       // Idle again: give memory back unless the blocks are small enough to keep.
-      if (sending_.capacity() > kKeep) sending_.release();
-      else sending_.clear();
+      if (sending_.capacity() > kKeep)
+        sending_.release();
+      else
+        sending_.clear();
       sent_ = 0;
     }
   }

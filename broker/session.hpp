@@ -1,22 +1,54 @@
-// What the broker remembers about a client beyond one socket: its identifier and its
-// subscriptions. (Persistent sessions with offline queues build on this.)
+// A client's session, kept on the client identifier's home shard whichever shard its
+// socket landed on: its subscriptions (indexed on that shard), outgoing QoS 1/2 messages in
+// flight, the queue of messages waiting for a window or for the client to come back, and the
+// inbound QoS 2 identifiers not yet released. The connection itself lives on its own shard;
+// `connection` says where.
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <vector>
 
+#include "broker/published_message.hpp"
+#include "broker/shard_envelope.hpp"
 #include "broker/subscription.hpp"
+#include "core/mqtt_types.hpp"
 
 namespace shardmq::broker {
 
-struct Connection;
+// One message on its way to this session.
+struct OutgoingMessage {
+  PublishedMessage* message = nullptr;  // holds a reference
+  std::uint8_t qos = 0;
+  bool retain = false;
+  std::uint32_t subscription_id = 0;
+  std::uint16_t packet_id = 0;  // once sent (in flight)
+  bool released = false;        // QoS 2: PUBREC received, PUBREL sent, awaiting PUBCOMP
+};
 
 struct Session {
   std::string client_id;
-  std::uint64_t id = 0;  // unique in the process: (shard << 48) | serial
+  std::uint64_t id = 0;  // unique in the process: (home shard << 48) | serial
+
+  // Where the client is connected; online == false while it is away.
+  bool online = false;
+  ConnectionRef connection;
+  core::ProtocolVersion version = core::ProtocolVersion::v311;
+  std::uint16_t receive_maximum = 65535;
+  std::uint32_t expiry_s = 0;  // kept after disconnect when > 0 (3.1.1: clean session = 0)
+
+  // A new connection waiting for the old one to be closed (takeover).
+  bool attach_pending = false;
+  AttachRequest pending;
+
   std::vector<SubscriptionRecord> subscriptions;
-  Connection* connection = nullptr;  // null while the client is away
+  std::deque<OutgoingMessage> inflight;  // sent, not yet acknowledged, in send order
+  std::deque<OutgoingMessage> queue;     // waiting for the window or the client
+  std::uint64_t queued_bytes = 0;
+  std::uint16_t next_packet_id = 0;
+  std::vector<std::uint16_t> qos2_awaiting_rel;  // stored while no connection holds them
+
   // Matching scratch: whether this session is already a target of the publish being routed.
   std::uint64_t match_stamp = 0;
   std::uint32_t target_index = 0;

@@ -9,7 +9,48 @@
 namespace shardmq::broker {
 namespace {
 constexpr unsigned kTickMs = 100;
-std::uint64_t ms_to_ticks(std::uint64_t ms) { return (ms + kTickMs - 1) / kTickMs; }
+std::uint64_t ms_to_ticks(std::uint64_t ms) {
+  return (ms + kTickMs - 1) / kTickMs;
+}
+
+void release_envelope(const ShardEnvelope& e) {
+  using K = ShardEnvelope::Kind;
+  switch (e.kind) {
+    case K::publish:
+    case K::retain_set:
+    case K::deliver:
+      static_cast<PublishedMessage*>(e.ptr)->release();
+      break;
+    case K::interest_add:
+    case K::interest_remove:
+      delete static_cast<std::string*>(e.ptr);
+      break;
+    case K::attach:
+      delete static_cast<AttachRequest*>(e.ptr);
+      break;
+    case K::detach:
+      delete static_cast<DetachNotice*>(e.ptr);
+      break;
+    case K::subscribe:
+      delete static_cast<SubscribeRequest*>(e.ptr);
+      break;
+    case K::unsubscribe:
+      delete static_cast<UnsubscribeRequest*>(e.ptr);
+      break;
+    case K::attached:
+      delete static_cast<AttachReply*>(e.ptr);
+      break;
+    case K::packet:
+      delete static_cast<core::Packet*>(e.ptr);
+      break;
+    case K::barrier:
+    case K::barrier_ack:
+    case K::client_ack:
+    case K::release:
+    case K::kick:
+      break;
+  }
+}
 }  // namespace
 
 Shard::Shard(unsigned id, const Config& config, ShardMesh& mesh, BrokerStats& stats)
@@ -22,23 +63,23 @@ Shard::Shard(unsigned id, const Config& config, ShardMesh& mesh, BrokerStats& st
       barrier_acked_(mesh.shards(), 0) {}
 
 Shard::~Shard() {
-  // Every shard thread has joined: drain what other shards sent us, releasing messages.
+  // Every shard thread has joined: drop what other shards sent us and what we kept.
   for (unsigned from = 0; from < mesh_.shards(); ++from) {
     if (from == id_) continue;
     ShardEnvelope e;
-    while (mesh_.ring(from, id_).try_pop(e)) {
-      if (e.kind == ShardEnvelope::Kind::publish) static_cast<PublishedMessage*>(e.ptr)->release();
-      if (e.kind == ShardEnvelope::Kind::interest_add || e.kind == ShardEnvelope::Kind::interest_remove)
-        delete static_cast<std::string*>(e.ptr);
-    }
+    while (mesh_.ring(from, id_).try_pop(e))
+      release_envelope(e);
   }
-  for (auto& q : backlog_) {
-    for (auto& e : q) {
-      if (e.kind == ShardEnvelope::Kind::publish) static_cast<PublishedMessage*>(e.ptr)->release();
-      if (e.kind == ShardEnvelope::Kind::interest_add || e.kind == ShardEnvelope::Kind::interest_remove)
-        delete static_cast<std::string*>(e.ptr);
-    }
-  }
+  for (auto& q : backlog_)
+    for (auto& e : q)
+      release_envelope(e);
+  for (auto& p : pending_subscribes_)
+    delete p.request;
+  std::vector<Session*> all;
+  for (auto& [id, s] : sessions_)
+    all.push_back(s);
+  for (Session* s : all)
+    destroy_session(s);
 }
 
 void Shard::run(std::promise<StartResult> ready, std::shared_future<bool> go) {
@@ -77,31 +118,36 @@ void Shard::run(std::promise<StartResult> ready, std::shared_future<bool> go) {
     return;
   }
   loop_->set_tick_interval(kTickMs);
+  if (id_ == 0 && config_.sys_interval_s) publish_sys_topics();
   loop_->run(*this);
-  // Sockets are closed; anything still owned here goes with the loop.
+  // Sockets are closed; what they owned was freed in on_closed.
   loop_.reset();
 }
 
 void Shard::request_stop() {
   stop_requested_.store(true, std::memory_order_release);
-  if (loop_) loop_->wake();
+  mesh_.wake(id_);
+}
+
+Connection* Shard::connection_by_serial(std::uint32_t serial) {
+  auto it = connections_.find(serial);
+  return it == connections_.end() ? nullptr : it->second;
 }
 
 // ---- loop callbacks ----
 
 void Shard::on_accept(std::uint32_t, io::SocketId socket, const io::PeerAddress&) {
-  if (shutting_down_ ||
-      (config_.max_connections &&
-       counters_.clients_connected.load(std::memory_order_relaxed) * mesh_.shards() >=
-           config_.max_connections)) {
+  if (shutting_down_ || (config_.max_connections &&
+                         connections_.size() * mesh_.shards() >= config_.max_connections)) {
     loop_->close(socket);
     return;
   }
   Connection* c = connection_slab_.create();
   c->socket = socket;
   c->serial = next_serial_++;
+  if (c->serial == 0) c->serial = next_serial_++;
   c->last_rx_tick = tick_;
-  connections_.push_back(c);
+  connections_.emplace(c->serial, c);
   loop_->start(socket, c);
   timers_.schedule(c->timer, tick_ + ms_to_ticks(config_.connect_timeout_ms));
 }
@@ -111,6 +157,10 @@ void Shard::on_data(void* ctx, std::span<const std::byte> data) {
   if (c.state == Connection::State::closing) return;
   ShardCounters::bump(counters_.bytes_received, data.size());
   c.last_rx_tick = tick_;
+  if (c.home_paused) {
+    c.rx_tail.append(data.data(), data.size());  // the loop may deliver a little after pause
+    return;
+  }
   consume(c, data);
 }
 
@@ -121,8 +171,8 @@ void Shard::on_sent(void* ctx, std::size_t bytes) {
   if (c.out.queued() > 0) {
     schedule_flush(c);
   } else if (c.close_when_flushed && c.state == Connection::State::closing) {
-    loop_->close(c.socket);
     c.close_when_flushed = false;
+    loop_->close(c.socket);
   }
 }
 
@@ -142,15 +192,10 @@ void Shard::on_closed(void* ctx) {
   if (c->state != Connection::State::closing) close_connection(*c, CloseKind::abrupt);
   timers_.cancel(c->timer);
   if (c->in_flush_list) std::erase(flush_list_, c);
-  for (auto& a : pending_subacks_)
-    if (a.connection == c) a.connection = nullptr;
   std::erase_if(paused_publishers_, [c](const auto& p) { return p.first == c; });
-  auto it = std::find(connections_.begin(), connections_.end(), c);
-  if (it != connections_.end()) {
-    *it = connections_.back();
-    connections_.pop_back();
-  }
+  connections_.erase(c->serial);
   c->out.release_all();
+  if (c->will) c->will->release();
   connection_slab_.destroy(c);
   if (shutting_down_) maybe_finish_shutdown();
 }
@@ -163,10 +208,15 @@ void Shard::on_wake() {
 void Shard::on_tick() {
   ++tick_;
   timers_.advance(tick_, [this](io::TimerNode& n) { on_timer(*Connection::from_timer(&n)); });
+  if (id_ == 0 && config_.sys_interval_s && tick_ >= next_sys_tick_) publish_sys_topics();
   if (shutting_down_ && tick_ >= shutdown_deadline_tick_) {
-    for (Connection* c : connections_) {
-      if (c->state != Connection::State::closing) close_connection(*c, CloseKind::abrupt);
-      else if (c->close_when_flushed) {
+    std::vector<Connection*> all;
+    for (auto& [serial, c] : connections_)
+      all.push_back(c);
+    for (Connection* c : all) {
+      if (c->state != Connection::State::closing) {
+        close_connection(*c, CloseKind::abrupt);
+      } else if (c->close_when_flushed) {
         c->close_when_flushed = false;
         loop_->close(c->socket);
       }
@@ -194,16 +244,16 @@ void Shard::on_turn_end() {
 
 void Shard::on_timer(Connection& c) {
   if (c.state == Connection::State::closing) return;
-  if (c.state == Connection::State::awaiting_connect) {
-    log_debug("closing a socket that sent no CONNECT in {} ms", config_.connect_timeout_ms);
+  if (c.state != Connection::State::connected) {
+    log_info("closing a connection that completed no CONNECT within {} ms",
+             config_.connect_timeout_ms);
     close_connection(c, CloseKind::abrupt);
     return;
   }
   // Keepalive: 1.5 times the interval since the last packet.
   std::uint64_t limit = ms_to_ticks(std::uint64_t(c.keepalive_s) * 1500);
   if (tick_ >= c.last_rx_tick + limit) {
-    log_debug("client '{}' silent for 1.5 x {} s: disconnecting",
-              c.session ? c.session->client_id : "", c.keepalive_s);
+    log_info("client '{}' silent for 1.5 x {} s: disconnecting", c.client_id, c.keepalive_s);
     close_connection(c, CloseKind::abrupt);
   } else {
     timers_.schedule(c.timer, c.last_rx_tick + limit);
@@ -224,16 +274,31 @@ void Shard::flush(Connection& c) {
   loop_->send(c.socket, &iov, 1);
 }
 
+void Shard::update_receive_pause(Connection& c) {
+  if (c.state == Connection::State::closing) return;
+  // The loop is told only about changes; both reasons share one switch.
+  bool want = c.paused();
+  if (want && !c.recv_paused_in_loop) {
+    c.recv_paused_in_loop = true;
+    loop_->pause_recv(c.socket);
+  } else if (!want && c.recv_paused_in_loop) {
+    c.recv_paused_in_loop = false;
+    loop_->resume_recv(c.socket);
+  }
+}
+
 void Shard::close_connection(Connection& c, CloseKind kind) {
   if (c.state == Connection::State::closing) return;
   bool was_connected = c.state == Connection::State::connected;
   c.state = Connection::State::closing;
   timers_.cancel(c.timer);
   if (was_connected) {
-    counters_.clients_connected.store(counters_.clients_connected.load(std::memory_order_relaxed) - 1,
-                                      std::memory_order_relaxed);
+    counters_.clients_connected.store(
+        counters_.clients_connected.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+    if (!c.clean_disconnect) publish_will(c);
   }
-  drop_session(c);
+  detach_from_session(c);
+  c.rx_tail.release();
   if (kind == CloseKind::graceful && !c.peer_closed && c.out.queued() > 0) {
     c.close_when_flushed = true;  // say goodbye (CONNACK/DISCONNECT) first
     schedule_flush(c);
@@ -246,13 +311,16 @@ void Shard::begin_shutdown() {
   shutting_down_ = true;
   shutdown_deadline_tick_ = tick_ + ms_to_ticks(config_.shutdown_timeout_ms);
   loop_->stop_listening();
-  std::vector<Connection*> all = connections_;
+  std::vector<Connection*> all;
+  for (auto& [serial, c] : connections_)
+    all.push_back(c);
   for (Connection* c : all) {
     if (c->state == Connection::State::connected && c->version == core::ProtocolVersion::v5) {
       core::Disconnect d;
       d.reason_code = core::ReasonCode::ServerShuttingDown;
       send_packet(*c, d);
     }
+    c->clean_disconnect = true;  // the server is leaving, not the client: no wills
     close_connection(*c, CloseKind::graceful);
   }
   maybe_finish_shutdown();

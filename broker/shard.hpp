@@ -1,10 +1,13 @@
-// A shard: one thread, one event loop, the connections it accepted, and its own
-// subscription index. It talks to other shards only through the ShardMesh rings.
+// A shard: one thread, one event loop, the connections it accepted, the sessions whose
+// client identifier hashes to it, and its own subscription index. It talks to other shards
+// only through the ShardMesh rings.
 //
 // The member functions live in files by concern:
 //   shard.cpp           thread, loop callbacks, connection lifecycle, output flushing
-//   shard_protocol.cpp  MQTT packets from clients (CONNECT, SUBSCRIBE, PUBLISH, ...)
-//   shard_routing.cpp   matching publishes, carrying them to other shards, interest
+//   shard_protocol.cpp  MQTT packets from clients on this shard's sockets
+//   shard_sessions.cpp  sessions homed here: attach/takeover, subscriptions, QoS 1/2 windows
+//   shard_routing.cpp   matching publishes, carrying them to other shards, interest, rings
+//   shard_retained.cpp  the retained-message replica and $SYS topics
 #pragma once
 
 #include <atomic>
@@ -20,9 +23,12 @@
 #include "broker/config.hpp"
 #include "broker/connection.hpp"
 #include "broker/published_message.hpp"
+#include "broker/retained_message.hpp"
+#include "broker/session.hpp"
 #include "broker/shard_mesh.hpp"
 #include "broker/subscription.hpp"
 #include "core/packets.hpp"
+#include "core/retained_tree.hpp"
 #include "core/shard_interest.hpp"
 #include "core/topic_index.hpp"
 #include "io/loop.hpp"
@@ -69,9 +75,12 @@ class Shard final : public io::LoopHandler {
   void begin_shutdown();
   void maybe_finish_shutdown();
   void on_timer(Connection& c);
+  Connection* connection_by_serial(std::uint32_t serial);
+  void update_receive_pause(Connection& c);
 
-  // Protocol (shard_protocol.cpp).
+  // Protocol, connection side (shard_protocol.cpp).
   void consume(Connection& c, std::span<const std::byte> data);
+  void consume_stashed(Connection& c);
   bool handle_frame(Connection& c, std::span<const std::byte> frame, std::size_t header_size);
   void handle_packet(Connection& c, const core::Packet& p);
   void handle_connect(Connection& c, const core::Connect& p);
@@ -80,24 +89,51 @@ class Shard final : public io::LoopHandler {
   void handle_unsubscribe(Connection& c, const core::Unsubscribe& p);
   void protocol_error(Connection& c, core::ReasonCode reason, std::string_view why);
   bool send_packet(Connection& c, const core::Packet& p);
-  void drop_session(Connection& c);
+  void complete_connect(Connection& c, const AttachReply& reply);
+  void publish_will(Connection& c);
+  void detach_from_session(Connection& c);
+
+  // Sessions homed on this shard (shard_sessions.cpp).
+  void session_attach(AttachRequest* req);
+  void finish_attach(Session* s, AttachRequest& req);
+  void session_detach(DetachNotice* n);
+  void session_subscribe(SubscribeRequest* req);
+  void finish_subscribe(SubscribeRequest* req);
+  void session_unsubscribe(UnsubscribeRequest* req);
+  void session_client_ack(Session* s, ConnectionRef from, core::PacketType type,
+                          std::uint16_t packet_id);
+  void deliver_to_session(Session& s, const struct LocalPublish& p, std::uint8_t qos,
+                          std::uint32_t subscription_id, bool retain);
+  void send_outgoing(Session& s, OutgoingMessage& m, bool dup);
+  void pump_session(Session& s);
+  void destroy_session(Session* s);
+  void clear_session_state(Session& s);
+  std::uint16_t session_window(const Session& s) const;
 
   // Routing (shard_routing.cpp).
-  void route(std::string_view topic, std::string_view properties, std::string_view payload,
-             std::uint8_t qos, Session* origin, Connection* publisher);
-  void deliver_local(std::string_view topic, std::string_view properties,
-                     std::string_view payload, std::uint8_t qos, std::uint64_t origin_session);
-  void write_publish(Connection& c, std::string_view topic, std::string_view properties,
-                     std::string_view payload, std::uint8_t qos, std::uint32_t subscription_id);
-  bool add_subscription(Session& s, const std::string& filter, const SubscriptionOptions& o);
+  void route(const struct LocalPublish& p, Connection* publisher);
+  void deliver_local(const struct LocalPublish& p);
+  bool write_publish(Connection& c, std::string_view topic, std::string_view properties,
+                     std::string_view payload, std::uint8_t qos, std::uint16_t packet_id, bool dup,
+                     bool retain, std::uint32_t subscription_id);
+  bool add_subscription(Session& s, const std::string& filter, const SubscriptionOptions& o,
+                        bool* existed);
   bool remove_subscription(Session& s, const std::string& filter);
   void broadcast_interest(ShardEnvelope::Kind kind, const std::string& filter);
+  void send_to(unsigned to, const ShardEnvelope& e, Connection* publisher = nullptr);
   void push_to(unsigned to, const ShardEnvelope& e, Connection* publisher);
   void drain_inbound();
   void handle_envelope(const ShardEnvelope& e);
   void flush_backlogs();
   std::uint32_t issue_barrier();
   void complete_barriers();
+
+  // Retained messages and $SYS (shard_retained.cpp).
+  void retain(const struct LocalPublish& p);
+  void apply_retained(PublishedMessage* m, std::uint64_t order);
+  void send_retained(Session& s, const std::string& filter, const SubscriptionOptions& o);
+  void publish_sys_topics();
+  void release_retained();
 
   unsigned id_;
   const Config& config_;
@@ -110,16 +146,24 @@ class Shard final : public io::LoopHandler {
   std::uint64_t shutdown_deadline_tick_ = 0;
 
   io::Slab<Connection> connection_slab_;
-  std::vector<Connection*> connections_;  // every live connection, for shutdown
+  std::unordered_map<std::uint32_t, Connection*> connections_;  // by serial
   std::uint32_t next_serial_ = 1;
-  std::uint64_t next_session_serial_ = 1;
   std::vector<Connection*> flush_list_;
+
+  // Sessions whose client identifier hashes to this shard.
+  std::unordered_map<std::string, Session*> sessions_;
+  std::uint64_t next_session_serial_ = 1;
 
   // Subscriptions of this shard's sessions, and which filters the other shards have.
   core::TopicIndex<Session*, SubscriptionOptions> subscriptions_;
   core::ShardInterest remote_interest_;
   std::unordered_map<std::string, std::uint32_t> filter_refs_;  // local subscribers per filter
   std::uint64_t notify_mask_ = 0;  // shards pushed to this turn, woken at turn end
+
+  // This shard's replica of the retained messages (every shard holds all of them; updates
+  // are ordered by Lamport timestamps so replicas agree).
+  core::RetainedTree<RetainedMessage> retained_;
+  std::uint64_t lamport_ = 0;
 
   // Envelopes that did not fit a full ring, per destination, and the publishers paused
   // until they drain (back-pressure instead of loss).
@@ -130,16 +174,20 @@ class Shard final : public io::LoopHandler {
   // publish sent after SUBACK reaches the subscriber from any shard.
   std::uint32_t barrier_issued_ = 0;
   std::vector<std::uint32_t> barrier_acked_;  // per peer shard
-  struct PendingAck {
-    Connection* connection;
-    std::uint32_t serial;
+  struct PendingSubscribe {
     std::uint32_t barrier;
-    core::SubAck suback;
+    SubscribeRequest* request;
   };
-  std::deque<PendingAck> pending_subacks_;
+  std::deque<PendingSubscribe> pending_subscribes_;
 
   io::TimerWheel timers_;
   std::uint64_t tick_ = 0;
+  std::uint64_t next_sys_tick_ = 0;
+  bool sys_load_started_ = false;
+  struct SysLoad {
+    double received = 0, sent = 0, bytes_received = 0, bytes_sent = 0;
+    std::uint64_t last_received = 0, last_sent = 0, last_bytes_received = 0, last_bytes_sent = 0;
+  } load_;
 
   // Scratch for matching: who gets this publish (reused, no allocation after warm-up).
   struct Target {
@@ -147,8 +195,8 @@ class Shard final : public io::LoopHandler {
     SubscriptionOptions options;
   };
   std::vector<Target> targets_;
-  core::Packet scratch_packet_;  // the packet being handled; views into the receive buffer
   std::uint64_t match_stamp_ = 0;
+  core::Packet scratch_packet_;  // the packet being handled; views into the receive buffer
 };
 
 }  // namespace shardmq::broker

@@ -4,7 +4,8 @@ namespace shardmq::broker {
 
 ShardMesh::ShardMesh(unsigned shards, std::size_t ring_capacity)
     : n_(shards), slots_(new Slot[shards]), blocked_(new std::atomic<bool>[shards * shards]) {
-  for (unsigned i = 0; i < shards * shards; ++i) blocked_[i].store(false);
+  for (unsigned i = 0; i < shards * shards; ++i)
+    blocked_[i].store(false);
   rings_.reserve(static_cast<std::size_t>(shards) * shards);
   for (unsigned i = 0; i < shards * shards; ++i)
     rings_.push_back(std::make_unique<io::SpscRing<ShardEnvelope>>(ring_capacity));

@@ -8,35 +8,18 @@
 #include <memory>
 #include <vector>
 
+#include "broker/shard_envelope.hpp"
 #include "io/loop.hpp"
 #include "io/spsc_ring.hpp"
 
 namespace shardmq::broker {
-
-// One item crossing between shards. `ptr` ownership passes to the receiver.
-struct ShardEnvelope {
-  enum class Kind : std::uint8_t {
-    publish,          // ptr: PublishedMessage* holding one reference for the receiver
-    interest_add,     // ptr: std::string* topic filter the sender now has subscribers for
-    interest_remove,  // ptr: std::string* topic filter the sender no longer has
-    barrier,          // seq: answer with barrier_ack once everything before it is applied
-    barrier_ack,      // seq: the barrier being answered
-    session_op,       // ptr: SessionOp*, work on a client id's home shard (see session_registry)
-  };
-  Kind kind = Kind::publish;
-  std::uint16_t from = 0;
-  std::uint32_t seq = 0;
-  void* ptr = nullptr;
-};
 
 class ShardMesh {
  public:
   ShardMesh(unsigned shards, std::size_t ring_capacity);
 
   unsigned shards() const { return n_; }
-  io::SpscRing<ShardEnvelope>& ring(unsigned from, unsigned to) {
-    return *rings_[from * n_ + to];
-  }
+  io::SpscRing<ShardEnvelope>& ring(unsigned from, unsigned to) { return *rings_[from * n_ + to]; }
 
   // Each shard registers its loop before serving, so producers can wake it.
   void attach_loop(unsigned shard, io::Loop* loop) { slots_[shard].loop = loop; }

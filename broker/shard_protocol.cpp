@@ -1,6 +1,11 @@
-// MQTT packets from clients: framing the byte stream, then one handler per packet type.
+// MQTT packets from clients on this shard's sockets: framing the byte stream, then one
+// handler per packet type. Session state is asked of the client identifier's home shard
+// (directly when that is this shard, through the rings otherwise).
+#include <xxhash.h>
+
 #include <algorithm>
 
+#include "broker/local_publish.hpp"
 #include "broker/log.hpp"
 #include "broker/shard.hpp"
 #include "core/decoder.hpp"
@@ -16,27 +21,45 @@ void Shard::consume(Connection& c, std::span<const std::byte> data) {
   // Finish the packet whose start arrived earlier, taking only the bytes it needs.
   while (!c.rx_tail.empty() && !data.empty()) {
     auto frame = core::peek_frame({c.rx_tail.data(), c.rx_tail.size()}, max);
-    if (!frame) return protocol_error(c, core::reason_code(frame.error()), core::decode_error_name(frame.error()));
+    if (!frame)
+      return protocol_error(c, core::reason_code(frame.error()),
+                            core::decode_error_name(frame.error()));
     std::size_t want = frame->header_size ? frame->total_size - c.rx_tail.size() : 1;
     std::size_t take = std::min(want, data.size());
     c.rx_tail.append(data.data(), take);
     data = data.subspan(take);
     if (frame->header_size && c.rx_tail.size() == frame->total_size) {
-      bool ok = handle_frame(c, {c.rx_tail.data(), c.rx_tail.size()}, frame->header_size);
-      c.rx_tail.release();  // an idle connection keeps no receive memory
-      if (!ok) return;
+      ByteBlock packet = std::move(c.rx_tail);  // an idle connection keeps no receive memory
+      if (!handle_frame(c, {packet.data(), packet.size()}, frame->header_size)) return;
+      if (c.home_paused) {
+        c.rx_tail.append(data.data(), data.size());
+        return;
+      }
     }
   }
   while (!data.empty()) {
     auto frame = core::peek_frame(data, max);
-    if (!frame) return protocol_error(c, core::reason_code(frame.error()), core::decode_error_name(frame.error()));
+    if (!frame)
+      return protocol_error(c, core::reason_code(frame.error()),
+                            core::decode_error_name(frame.error()));
     if (frame->header_size == 0 || frame->total_size > data.size()) {
       c.rx_tail.append(data.data(), data.size());
       return;
     }
     if (!handle_frame(c, data.first(frame->total_size), frame->header_size)) return;
     data = data.subspan(frame->total_size);
+    if (c.home_paused) {
+      // Wait for the home shard before handling what the client sent next.
+      c.rx_tail.append(data.data(), data.size());
+      return;
+    }
   }
+}
+
+void Shard::consume_stashed(Connection& c) {
+  if (c.rx_tail.empty()) return;
+  ByteBlock stash = std::move(c.rx_tail);
+  consume(c, {stash.data(), stash.size()});
 }
 
 // Decodes and handles one whole packet; false when the connection is closing.
@@ -47,13 +70,15 @@ bool Shard::handle_frame(Connection& c, std::span<const std::byte> frame, std::s
   opts.is_server = true;
   core::DecodeError e = core::decode_frame(frame, header, opts, scratch_packet_);
   if (e != core::DecodeError::Ok) {
-    // A CONNECT with an unknown protocol level still gets its refusal in CONNACK.
+    // A CONNECT with an unknown protocol level still gets its refusal in a CONNACK.
     if (c.state == Connection::State::awaiting_connect &&
         (e == core::DecodeError::UnsupportedProtocolVersion ||
          e == core::DecodeError::UnknownProtocolName ||
          e == core::DecodeError::ProtocolNameLevelMismatch)) {
       core::ConnAck ack;
-      ack.reason_code = static_cast<ReasonCode>(core::ConnectReturnCode::UnacceptableProtocolVersion);
+      ack.reason_code =
+          static_cast<ReasonCode>(core::ConnectReturnCode::UnacceptableProtocolVersion);
+      c.version = ProtocolVersion::v311;
       send_packet(c, ack);
       ShardCounters::bump(counters_.protocol_errors);
       log_info("refusing CONNECT: {}", core::decode_error_name(e));
@@ -70,7 +95,7 @@ bool Shard::handle_frame(Connection& c, std::span<const std::byte> frame, std::s
 void Shard::protocol_error(Connection& c, ReasonCode reason, std::string_view why) {
   ShardCounters::bump(counters_.protocol_errors);
   log_info("closing {}: {} (reason 0x{:02x})",
-           c.session ? "client '" + c.session->client_id + "'" : std::string("a connection"), why,
+           c.client_id.empty() ? std::string("a connection") : "client '" + c.client_id + "'", why,
            static_cast<unsigned>(reason));
   if (c.state == Connection::State::connected && c.version == ProtocolVersion::v5) {
     core::Disconnect d;
@@ -102,6 +127,7 @@ void Shard::handle_packet(Connection& c, const core::Packet& p) {
     if (auto* connect = std::get_if<core::Connect>(&p)) return handle_connect(c, *connect);
     return protocol_error(c, ReasonCode::ProtocolError, "first packet is not CONNECT");
   }
+  ConnectionRef self{static_cast<std::uint16_t>(id_), c.serial};
   switch (core::packet_type(p)) {
     case core::PacketType::Connect:
       return protocol_error(c, ReasonCode::ProtocolError, "second CONNECT");
@@ -113,8 +139,7 @@ void Shard::handle_packet(Connection& c, const core::Packet& p) {
       core::PubComp comp;
       comp.packet_id = rel.packet_id;
       if (it != c.qos2_awaiting_rel.end()) {
-        *it = c.qos2_awaiting_rel.back();
-        c.qos2_awaiting_rel.pop_back();
+        c.qos2_awaiting_rel.erase(it);
       } else if (c.version == ProtocolVersion::v5) {
         comp.reason_code = ReasonCode::PacketIdentifierNotFound;
       }
@@ -122,12 +147,19 @@ void Shard::handle_packet(Connection& c, const core::Packet& p) {
       return;
     }
     case core::PacketType::PubAck:
-    case core::PacketType::PubComp:
-      return;  // outgoing QoS 1/2 completed
-    case core::PacketType::PubRec: {
-      core::PubRel rel;
-      rel.packet_id = std::get<core::PubRec>(p).packet_id;
-      send_packet(c, rel);
+    case core::PacketType::PubRec:
+    case core::PacketType::PubComp: {
+      std::uint16_t id = 0;
+      if (auto* a = std::get_if<core::PubAck>(&p)) id = a->packet_id;
+      if (auto* a = std::get_if<core::PubRec>(&p)) id = a->packet_id;
+      if (auto* a = std::get_if<core::PubComp>(&p)) id = a->packet_id;
+      if (c.home == id_) {
+        session_client_ack(c.session, self, core::packet_type(p), id);
+      } else {
+        send_to(c.home, ShardEnvelope{ShardEnvelope::Kind::client_ack,
+                                      static_cast<std::uint8_t>(core::packet_type(p)),
+                                      static_cast<std::uint16_t>(id_), 0, c.session, c.serial, id});
+      }
       return;
     }
     case core::PacketType::Subscribe:
@@ -137,9 +169,12 @@ void Shard::handle_packet(Connection& c, const core::Packet& p) {
     case core::PacketType::PingReq:
       send_packet(c, core::PingResp{});
       return;
-    case core::PacketType::Disconnect:
-      c.clean_disconnect = true;
+    case core::PacketType::Disconnect: {
+      auto& d = std::get<core::Disconnect>(p);
+      // MQTT 5 reason 0x04: disconnect, but publish the will.
+      c.clean_disconnect = d.reason_code != ReasonCode::DisconnectWithWillMessage;
       return close_connection(c, CloseKind::graceful);
+    }
     case core::PacketType::Auth:
       return protocol_error(c, ReasonCode::ProtocolError, "AUTH without an authentication method");
     default:
@@ -149,57 +184,105 @@ void Shard::handle_packet(Connection& c, const core::Packet& p) {
 
 void Shard::handle_connect(Connection& c, const core::Connect& p) {
   c.version = p.version;
-  core::ConnAck ack;
   std::string client_id(p.client_id);
   bool assigned = false;
   if (client_id.empty()) {
     // 3.1 requires an identifier; 3.1.1 allows none only with a clean session.
-    if (p.version == ProtocolVersion::v31 || (p.version == ProtocolVersion::v311 && !p.clean_start)) {
-      ack.reason_code = p.version == ProtocolVersion::v5
-                            ? ReasonCode::ClientIdentifierNotValid
-                            : static_cast<ReasonCode>(core::ConnectReturnCode::IdentifierRejected);
+    if (p.version == ProtocolVersion::v31 ||
+        (p.version == ProtocolVersion::v311 && !p.clean_start)) {
+      core::ConnAck ack;
+      ack.reason_code = static_cast<ReasonCode>(core::ConnectReturnCode::IdentifierRejected);
       send_packet(c, ack);
-      log_info("refusing CONNECT without a client identifier");
+      ShardCounters::bump(counters_.protocol_errors);
+      log_info("refusing CONNECT without a client identifier (MQTT {}{})",
+               static_cast<unsigned>(p.version), p.clean_start ? "" : ", persistent session");
       close_connection(c, CloseKind::graceful);
       return;
     }
-    client_id = fmt::format("auto-{:x}-{:x}-{:x}", id_, c.serial, next_session_serial_);
+    client_id = fmt::format("auto-{:x}-{:x}", id_, next_session_serial_++);
     assigned = p.version == ProtocolVersion::v5;
   }
-  if (p.version == ProtocolVersion::v5 && p.properties.topic_alias_maximum.value_or(0) > 0) {
-    // We send no aliases; nothing to remember.
-  }
-  c.max_packet_out = p.version == ProtocolVersion::v5 ? p.properties.maximum_packet_size.value_or(0) : 0;
-
-  auto s = std::make_unique<Session>();
-  s->client_id = std::move(client_id);
-  s->id = (std::uint64_t(id_) << 48) | next_session_serial_++;
-  s->connection = &c;
-  c.session = std::move(s);
-  c.state = Connection::State::connected;
+  c.client_id = std::move(client_id);
+  c.max_packet_out =
+      p.version == ProtocolVersion::v5 ? p.properties.maximum_packet_size.value_or(0) : 0;
   c.keepalive_s = p.keep_alive;
-  if (p.version == ProtocolVersion::v5 && c.keepalive_s > config_.max_keepalive) {
+  if (p.version == ProtocolVersion::v5 && c.keepalive_s > config_.max_keepalive)
     c.keepalive_s = config_.max_keepalive;
-    ack.properties.server_keep_alive = c.keepalive_s;
+  (void)assigned;
+  if (p.will) {
+    std::string_view will_props = p.version == ProtocolVersion::v5
+                                      ? core::as_string_view(p.will->properties.raw)
+                                      : std::string_view{};
+    c.will =
+        PublishedMessage::create(p.will->topic, will_props, core::as_string_view(p.will->payload),
+                                 static_cast<std::uint8_t>(p.will->qos), p.will->retain, 0);
   }
+
+  auto* req = new AttachRequest;
+  req->client_id = c.client_id;
+  req->connection = ConnectionRef{static_cast<std::uint16_t>(id_), c.serial};
+  req->version = p.version;
+  req->clean_start = p.clean_start;
+  if (p.version == ProtocolVersion::v5) {
+    req->session_expiry_s = p.properties.session_expiry_interval.value_or(0);
+    req->receive_maximum = p.properties.receive_maximum.value_or(65535);
+  } else {
+    req->session_expiry_s = p.clean_start ? 0 : 0xFFFFFFFFu;  // 3.1.1: kept until clean
+  }
+  c.home = static_cast<std::uint16_t>(XXH3_64bits(c.client_id.data(), c.client_id.size()) %
+                                      mesh_.shards());
+  c.state = Connection::State::attaching;
+  c.home_paused = true;
+  update_receive_pause(c);
+  if (c.home == id_) {
+    session_attach(req);  // may complete synchronously
+  } else {
+    send_to(c.home,
+            ShardEnvelope{ShardEnvelope::Kind::attach, 0, static_cast<std::uint16_t>(id_), 0, req});
+  }
+}
+
+// The home shard answered the CONNECT.
+void Shard::complete_connect(Connection& c, const AttachReply& reply) {
+  core::ConnAck ack;
+  if (!reply.session) {
+    // A newer CONNECT for the same client identifier won the race.
+    ack.reason_code = c.version == ProtocolVersion::v5
+                          ? ReasonCode::SessionTakenOver
+                          : static_cast<ReasonCode>(core::ConnectReturnCode::ServerUnavailable);
+    send_packet(c, ack);
+    close_connection(c, CloseKind::graceful);
+    return;
+  }
+  c.session = reply.session;
+  c.session_attached = true;
+  c.qos2_awaiting_rel = reply.qos2_awaiting_rel;
+  c.state = Connection::State::connected;
+  ack.session_present = reply.session_present;
+  if (c.version == ProtocolVersion::v5) {
+    if (c.client_id.starts_with("auto-")) ack.properties.assigned_client_identifier = c.client_id;
+    ack.properties.retain_available = std::nullopt;  // retained messages are supported
+    ack.properties.shared_subscription_available = 0;
+    ack.properties.receive_maximum = config_.max_inflight;
+    if (c.keepalive_s != 0 && c.keepalive_s == config_.max_keepalive)
+      ack.properties.server_keep_alive = c.keepalive_s;
+    if (config_.max_packet_size < core::kMaxRemainingLength)
+      ack.properties.maximum_packet_size = config_.max_packet_size;
+  }
+  send_packet(c, ack);
   if (c.keepalive_s) {
     timers_.schedule(c.timer, tick_ + (std::uint64_t(c.keepalive_s) * 1500 + 99) / 100);
   } else {
     timers_.cancel(c.timer);
   }
-  if (p.version == ProtocolVersion::v5) {
-    if (assigned) ack.properties.assigned_client_identifier = c.session->client_id;
-    ack.properties.topic_alias_maximum = std::nullopt;  // 0: no aliases from clients
-    ack.properties.retain_available = 0;
-    ack.properties.shared_subscription_available = 0;
-    if (config_.max_packet_size < core::kMaxRemainingLength)
-      ack.properties.maximum_packet_size = config_.max_packet_size;
-  }
-  send_packet(c, ack);
   ShardCounters::bump(counters_.clients_total);
   ShardCounters::bump(counters_.clients_connected);
-  log_debug("client '{}' connected (MQTT {}, keepalive {} s)", c.session->client_id,
-            static_cast<unsigned>(p.version), c.keepalive_s);
+  log_debug("client '{}' connected (MQTT {}, keepalive {} s, session {})", c.client_id,
+            static_cast<unsigned>(c.version), c.keepalive_s,
+            reply.session_present ? "resumed" : "new");
+  c.home_paused = false;
+  consume_stashed(c);
+  update_receive_pause(c);
 }
 
 void Shard::handle_publish(Connection& c, const core::Publish& p) {
@@ -208,19 +291,23 @@ void Shard::handle_publish(Connection& c, const core::Publish& p) {
     return protocol_error(c, ReasonCode::TopicAliasInvalid, "topic alias over the maximum of 0");
   }
   std::uint8_t qos = static_cast<std::uint8_t>(p.qos);
-  if (qos == 2) {
-    if (std::find(c.qos2_awaiting_rel.begin(), c.qos2_awaiting_rel.end(), p.packet_id) !=
-        c.qos2_awaiting_rel.end()) {
-      // A resend of a message already taken: acknowledge again, deliver nothing.
-      core::PubRec rec;
-      rec.packet_id = p.packet_id;
-      send_packet(c, rec);
-      return;
-    }
+  if (qos == 2 && std::find(c.qos2_awaiting_rel.begin(), c.qos2_awaiting_rel.end(), p.packet_id) !=
+                      c.qos2_awaiting_rel.end()) {
+    // A resend of a message already taken: acknowledge again, deliver nothing.
+    core::PubRec rec;
+    rec.packet_id = p.packet_id;
+    send_packet(c, rec);
+    return;
   }
-  std::string_view props = c.version == ProtocolVersion::v5 ? core::as_string_view(p.properties.raw)
-                                                             : std::string_view{};
-  route(p.topic, props, core::as_string_view(p.payload), qos, c.session.get(), &c);
+  LocalPublish pub;
+  pub.topic = p.topic;
+  pub.properties = c.version == ProtocolVersion::v5 ? core::as_string_view(p.properties.raw)
+                                                    : std::string_view{};
+  pub.payload = core::as_string_view(p.payload);
+  pub.qos = qos;
+  pub.retain = p.retain;
+  pub.origin_session = reinterpret_cast<std::uintptr_t>(c.session);
+  route(pub, &c);
   if (qos == 1) {
     core::PubAck ack;
     ack.packet_id = p.packet_id;
@@ -234,58 +321,66 @@ void Shard::handle_publish(Connection& c, const core::Publish& p) {
 }
 
 void Shard::handle_subscribe(Connection& c, const core::Subscribe& p) {
-  core::SubAck ack;
-  ack.packet_id = p.packet_id;
-  std::uint32_t sub_id = 0;
-  p.properties.for_each_subscription_identifier([&](std::uint32_t v) { sub_id = v; });
-  bool new_interest = false;
+  auto* req = new SubscribeRequest;
+  req->session = c.session;
+  req->connection = ConnectionRef{static_cast<std::uint16_t>(id_), c.serial};
+  req->packet_id = p.packet_id;
+  p.properties.for_each_subscription_identifier([&](std::uint32_t v) { req->subscription_id = v; });
   for (const core::Subscription& s : p.subscriptions) {
-    if (s.topic_filter.starts_with("$share/")) {
-      ack.reason_codes.push_back(c.version == ProtocolVersion::v5
-                                     ? ReasonCode::SharedSubscriptionsNotSupported
-                                     : static_cast<ReasonCode>(0x80));
-      continue;
-    }
-    SubscriptionOptions o;
-    o.max_qos = static_cast<std::uint8_t>(s.max_qos);
-    o.no_local = s.no_local;
-    o.retain_as_published = s.retain_as_published;
-    o.identifier = sub_id;
-    new_interest |= add_subscription(*c.session, std::string(s.topic_filter), o);
-    ack.reason_codes.push_back(static_cast<ReasonCode>(o.max_qos));
+    SubscribeRequest::Item item;
+    item.filter = std::string(s.topic_filter);
+    item.options.max_qos = static_cast<std::uint8_t>(s.max_qos);
+    item.options.no_local = s.no_local;
+    item.options.retain_as_published = s.retain_as_published;
+    item.options.identifier = req->subscription_id;
+    item.retain_handling = s.retain_handling;
+    req->items.push_back(std::move(item));
   }
-  if (new_interest && mesh_.shards() > 1) {
-    std::uint32_t b = issue_barrier();
-    pending_subacks_.push_back(PendingAck{&c, c.serial, b, std::move(ack)});
-    return;
-  }
-  // An earlier SUBSCRIBE's interest may still be on its way: keep SUBACKs in order.
-  if (!pending_subacks_.empty()) {
-    pending_subacks_.push_back(PendingAck{&c, c.serial, barrier_issued_, std::move(ack)});
-    return;
-  }
-  send_packet(c, ack);
+  if (c.home == id_) return session_subscribe(req);
+  // Handle nothing more from this client until the home shard has applied it.
+  c.home_paused = true;
+  update_receive_pause(c);
+  send_to(c.home, ShardEnvelope{ShardEnvelope::Kind::subscribe, 0, static_cast<std::uint16_t>(id_),
+                                0, req});
 }
 
 void Shard::handle_unsubscribe(Connection& c, const core::Unsubscribe& p) {
-  core::UnsubAck ack;
-  ack.packet_id = p.packet_id;
-  for (std::string_view f : p.topic_filters) {
-    bool had = remove_subscription(*c.session, std::string(f));
-    if (c.version == ProtocolVersion::v5)
-      ack.reason_codes.push_back(had ? ReasonCode::Success : ReasonCode::NoSubscriptionExisted);
-  }
-  send_packet(c, ack);
+  auto* req = new UnsubscribeRequest;
+  req->session = c.session;
+  req->connection = ConnectionRef{static_cast<std::uint16_t>(id_), c.serial};
+  req->packet_id = p.packet_id;
+  for (std::string_view f : p.topic_filters)
+    req->filters.emplace_back(f);
+  if (c.home == id_) return session_unsubscribe(req);
+  c.home_paused = true;
+  update_receive_pause(c);
+  send_to(c.home, ShardEnvelope{ShardEnvelope::Kind::unsubscribe, 0,
+                                static_cast<std::uint16_t>(id_), 0, req});
 }
 
-void Shard::drop_session(Connection& c) {
-  if (!c.session) return;
-  Session& s = *c.session;
-  while (!s.subscriptions.empty()) {
-    std::string f = s.subscriptions.back().filter;
-    remove_subscription(s, f);
+void Shard::publish_will(Connection& c) {
+  if (!c.will) return;
+  LocalPublish pub(c.will);  // adopts the reference
+  c.will = nullptr;
+  log_debug("publishing the will of '{}' to '{}'", c.client_id, pub.topic);
+  route(pub, nullptr);
+}
+
+// The connection is going: the home shard keeps (or ends) the session.
+void Shard::detach_from_session(Connection& c) {
+  if (c.state == Connection::State::awaiting_connect || c.client_id.empty()) return;
+  if (!c.session_attached) return;  // attach still in flight: answered in handle_envelope
+  c.session_attached = false;
+  auto* n = new DetachNotice;
+  n->session = c.session;
+  n->connection = ConnectionRef{static_cast<std::uint16_t>(id_), c.serial};
+  n->qos2_awaiting_rel = std::move(c.qos2_awaiting_rel);
+  if (c.home == id_) {
+    session_detach(n);
+  } else {
+    send_to(c.home,
+            ShardEnvelope{ShardEnvelope::Kind::detach, 0, static_cast<std::uint16_t>(id_), 0, n});
   }
-  c.session.reset();
 }
 
 }  // namespace shardmq::broker

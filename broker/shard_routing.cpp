@@ -1,9 +1,11 @@
 // Routing: a publish is matched against this shard's subscriptions and carried, once, to
 // each other shard that has at least one matching subscriber (by the interest they
-// announced). Interest changes travel through the same FIFO rings as publishes.
+// announced). Interest changes travel through the same FIFO rings as publishes. Also the
+// ring plumbing: sending, backlogs under back-pressure, draining, barriers.
 #include <algorithm>
 #include <bit>
 
+#include "broker/local_publish.hpp"
 #include "broker/log.hpp"
 #include "broker/shard.hpp"
 #include "core/encoder.hpp"
@@ -11,38 +13,37 @@
 
 namespace shardmq::broker {
 
-void Shard::route(std::string_view topic, std::string_view properties, std::string_view payload,
-                  std::uint8_t qos, Session* origin, Connection* publisher) {
-  std::uint64_t origin_id = origin ? origin->id : 0;
-  deliver_local(topic, properties, payload, qos, origin_id);
-  std::uint64_t mask = remote_interest_.match_mask(topic) & ~(std::uint64_t(1) << id_);
+void Shard::route(const LocalPublish& p, Connection* publisher) {
+  if (p.retain) retain(p);
+  deliver_local(p);
+  std::uint64_t mask = remote_interest_.match_mask(p.topic) & ~(std::uint64_t(1) << id_);
   if (!mask) return;
-  PublishedMessage* m = PublishedMessage::create(topic, properties, payload, qos, false, origin_id);
+  PublishedMessage* m = p.shared();
   if (!m) {
     log_error("out of memory copying a publish for other shards");
     return;
   }
-  if (int n = std::popcount(mask); n > 1) m->add_ref(static_cast<std::uint32_t>(n - 1));
+  m->add_ref(static_cast<std::uint32_t>(std::popcount(mask)));
   while (mask) {
     unsigned to = static_cast<unsigned>(std::countr_zero(mask));
     mask &= mask - 1;
-    push_to(to, ShardEnvelope{ShardEnvelope::Kind::publish, static_cast<std::uint16_t>(id_), 0, m},
+    send_to(to,
+            ShardEnvelope{ShardEnvelope::Kind::publish, 0, static_cast<std::uint16_t>(id_), 0, m},
             publisher);
   }
 }
 
-void Shard::deliver_local(std::string_view topic, std::string_view properties,
-                          std::string_view payload, std::uint8_t qos,
-                          std::uint64_t origin_session) {
+void Shard::deliver_local(const LocalPublish& p) {
   ++match_stamp_;
   targets_.clear();
-  subscriptions_.match(topic, [&](Session* s, const SubscriptionOptions& o) {
-    if (o.no_local && s->id == origin_session) return;
+  subscriptions_.match(p.topic, [&](Session* const& s, const SubscriptionOptions& o) {
+    if (o.no_local && reinterpret_cast<std::uintptr_t>(s) == p.origin_session) return;
     if (s->match_stamp == match_stamp_) {
       // Overlapping subscriptions: one delivery at the highest QoS they grant.
       Target& t = targets_[s->target_index];
       if (o.max_qos > t.options.max_qos) t.options.max_qos = o.max_qos;
       if (!t.options.identifier) t.options.identifier = o.identifier;
+      t.options.retain_as_published |= o.retain_as_published;
       return;
     }
     s->match_stamp = match_stamp_;
@@ -50,40 +51,37 @@ void Shard::deliver_local(std::string_view topic, std::string_view properties,
     targets_.push_back(Target{s, o});
   });
   for (const Target& t : targets_) {
-    Connection* c = t.session->connection;
-    if (!c || c->state != Connection::State::connected) continue;
-    std::uint8_t q = qos < t.options.max_qos ? qos : t.options.max_qos;
-    write_publish(*c, topic, properties, payload, q, t.options.identifier);
+    std::uint8_t q = p.qos < t.options.max_qos ? p.qos : t.options.max_qos;
+    deliver_to_session(*t.session, p, q, t.options.identifier,
+                       t.options.retain_as_published && p.retain);
   }
 }
 
-void Shard::write_publish(Connection& c, std::string_view topic, std::string_view properties,
-                          std::string_view payload, std::uint8_t qos,
-                          std::uint32_t subscription_id) {
+bool Shard::write_publish(Connection& c, std::string_view topic, std::string_view properties,
+                          std::string_view payload, std::uint8_t qos, std::uint16_t packet_id,
+                          bool dup, bool retain, std::uint32_t subscription_id) {
   const bool v5 = c.version == core::ProtocolVersion::v5;
   std::size_t props_content = 0, props_block = 0;
   if (v5) {
-    props_content = properties.size() + (subscription_id ? 1 + core::varint_size(subscription_id) : 0);
+    props_content =
+        properties.size() + (subscription_id ? 1 + core::varint_size(subscription_id) : 0);
     props_block = core::varint_size(static_cast<std::uint32_t>(props_content)) + props_content;
   }
   std::size_t remaining = 2 + topic.size() + (qos ? 2 : 0) + props_block + payload.size();
   std::size_t total = 1 + core::varint_size(static_cast<std::uint32_t>(remaining)) + remaining;
   if (c.max_packet_out && total > c.max_packet_out) {
     ShardCounters::bump(counters_.messages_dropped);  // MQTT 5: too large for this client
-    return;
+    return false;
   }
   if (qos == 0 && c.out.queued() + total > config_.max_outbound_bytes) {
     ShardCounters::bump(counters_.messages_dropped);  // slow subscriber: QoS 0 is dropped
-    return;
+    return false;
   }
   core::WireWriter w(c.out.pending().reserve(total));
-  w.u8(static_cast<std::uint8_t>(0x30 | (qos << 1)));
+  w.u8(static_cast<std::uint8_t>(0x30 | (dup ? 0x08 : 0) | (qos << 1) | (retain ? 1 : 0)));
   w.varint(static_cast<std::uint32_t>(remaining));
   w.string(topic);
-  if (qos) {
-    if (++c.next_packet_id == 0) c.next_packet_id = 1;
-    w.u16(c.next_packet_id);
-  }
+  if (qos) w.u16(packet_id);
   if (v5) {
     w.varint(static_cast<std::uint32_t>(props_content));
     w.raw(properties.data(), properties.size());
@@ -96,13 +94,17 @@ void Shard::write_publish(Connection& c, std::string_view topic, std::string_vie
   c.out.pending().grow(total);
   ShardCounters::bump(counters_.messages_sent);
   schedule_flush(c);
+  return true;
 }
 
-bool Shard::add_subscription(Session& s, const std::string& filter, const SubscriptionOptions& o) {
+bool Shard::add_subscription(Session& s, const std::string& filter, const SubscriptionOptions& o,
+                             bool* existed) {
+  *existed = false;
   for (SubscriptionRecord& r : s.subscriptions) {
     if (r.filter == filter) {
       r.options = o;
       subscriptions_.insert(filter, &s, o);  // replaces the options
+      *existed = true;
       return false;
     }
   }
@@ -136,9 +138,17 @@ bool Shard::remove_subscription(Session& s, const std::string& filter) {
 void Shard::broadcast_interest(ShardEnvelope::Kind kind, const std::string& filter) {
   for (unsigned to = 0; to < mesh_.shards(); ++to) {
     if (to == id_) continue;
-    push_to(to, ShardEnvelope{kind, static_cast<std::uint16_t>(id_), 0, new std::string(filter)},
-            nullptr);
+    send_to(to,
+            ShardEnvelope{kind, 0, static_cast<std::uint16_t>(id_), 0, new std::string(filter)});
   }
+}
+
+void Shard::send_to(unsigned to, const ShardEnvelope& e, Connection* publisher) {
+  if (to == id_) {
+    handle_envelope(e);  // this shard is the other end: no ring
+    return;
+  }
+  push_to(to, e, publisher);
 }
 
 void Shard::push_to(unsigned to, const ShardEnvelope& e, Connection* publisher) {
@@ -148,9 +158,9 @@ void Shard::push_to(unsigned to, const ShardEnvelope& e, Connection* publisher) 
   // publisher until the other shard catches up.
   backlog_[to].push_back(e);
   mesh_.set_blocked(id_, to);
-  if (publisher && !publisher->recv_paused && publisher->state != Connection::State::closing) {
-    publisher->recv_paused = true;
-    loop_->pause_recv(publisher->socket);
+  if (publisher && !publisher->ring_paused && publisher->state != Connection::State::closing) {
+    publisher->ring_paused = true;
+    update_receive_pause(*publisher);
     paused_publishers_.emplace_back(publisher, publisher->serial);
   }
 }
@@ -159,15 +169,16 @@ void Shard::flush_backlogs() {
   bool any_left = false;
   for (unsigned to = 0; to < mesh_.shards(); ++to) {
     auto& q = backlog_[to];
-    while (!q.empty() && mesh_.ring(id_, to).try_push(q.front())) {
+    if (q.empty()) continue;
+    notify_mask_ |= std::uint64_t(1) << to;
+    while (!q.empty() && mesh_.ring(id_, to).try_push(q.front()))
       q.pop_front();
-      notify_mask_ |= std::uint64_t(1) << to;
-    }
     if (!q.empty()) {
-      any_left = true;
       mesh_.set_blocked(id_, to);
       // Room may have appeared between the failed push and the flag: try once more.
-      while (!q.empty() && mesh_.ring(id_, to).try_push(q.front())) q.pop_front();
+      while (!q.empty() && mesh_.ring(id_, to).try_push(q.front()))
+        q.pop_front();
+      any_left |= !q.empty();
     }
   }
   std::uint64_t mask = notify_mask_;
@@ -178,14 +189,15 @@ void Shard::flush_backlogs() {
     mesh_.notify(to);
   }
   if (any_left || paused_publishers_.empty()) return;
-  for (auto& [c, serial] : paused_publishers_) {
-    // A publisher that closed meanwhile was removed from this list in on_closed.
-    if (c->serial == serial && c->recv_paused && c->state != Connection::State::closing) {
-      c->recv_paused = false;
-      loop_->resume_recv(c->socket);
+  auto paused = std::move(paused_publishers_);
+  paused_publishers_.clear();
+  for (auto& [c, serial] : paused) {
+    // A publisher that closed meanwhile was removed from the list in on_closed.
+    if (c->serial == serial && c->ring_paused) {
+      c->ring_paused = false;
+      update_receive_pause(*c);
     }
   }
-  paused_publishers_.clear();
 }
 
 void Shard::drain_inbound() {
@@ -198,36 +210,111 @@ void Shard::drain_inbound() {
 }
 
 void Shard::handle_envelope(const ShardEnvelope& e) {
+  using K = ShardEnvelope::Kind;
   switch (e.kind) {
-    case ShardEnvelope::Kind::publish: {
+    case K::publish: {
+      LocalPublish p(static_cast<PublishedMessage*>(e.ptr));
+      deliver_local(p);
+      return;
+    }
+    case K::retain_set: {
       auto* m = static_cast<PublishedMessage*>(e.ptr);
-      deliver_local(m->topic(), m->properties(), m->payload(), m->qos(), m->origin_session());
+      std::uint64_t lamport = (std::uint64_t(e.target) << 32) | e.seq;
+      if (lamport > lamport_) lamport_ = lamport;
+      apply_retained(m, (lamport << 16) | e.from);
       m->release();
       return;
     }
-    case ShardEnvelope::Kind::interest_add: {
+    case K::interest_add:
+    case K::interest_remove: {
       auto* f = static_cast<std::string*>(e.ptr);
-      remote_interest_.add(*f, e.from);
+      if (e.kind == K::interest_add)
+        remote_interest_.add(*f, e.from);
+      else
+        remote_interest_.remove(*f, e.from);
       delete f;
       return;
     }
-    case ShardEnvelope::Kind::interest_remove: {
-      auto* f = static_cast<std::string*>(e.ptr);
-      remote_interest_.remove(*f, e.from);
-      delete f;
+    case K::barrier:
+      send_to(e.from, ShardEnvelope{K::barrier_ack, 0, static_cast<std::uint16_t>(id_), e.seq});
       return;
-    }
-    case ShardEnvelope::Kind::barrier:
-      push_to(e.from, ShardEnvelope{ShardEnvelope::Kind::barrier_ack,
-                                    static_cast<std::uint16_t>(id_), e.seq, nullptr},
-              nullptr);
-      return;
-    case ShardEnvelope::Kind::barrier_ack:
+    case K::barrier_ack:
       barrier_acked_[e.from] = e.seq;
       complete_barriers();
       return;
-    case ShardEnvelope::Kind::session_op:
+    case K::attach:
+      return session_attach(static_cast<AttachRequest*>(e.ptr));
+    case K::detach:
+      return session_detach(static_cast<DetachNotice*>(e.ptr));
+    case K::subscribe:
+      return session_subscribe(static_cast<SubscribeRequest*>(e.ptr));
+    case K::unsubscribe:
+      return session_unsubscribe(static_cast<UnsubscribeRequest*>(e.ptr));
+    case K::client_ack:
+      return session_client_ack(static_cast<Session*>(e.ptr), ConnectionRef{e.from, e.target},
+                                static_cast<core::PacketType>(e.flags),
+                                static_cast<std::uint16_t>(e.aux));
+    case K::attached: {
+      auto* reply = static_cast<AttachReply*>(e.ptr);
+      Connection* c = connection_by_serial(reply->connection.serial);
+      if (c && c->state == Connection::State::attaching) {
+        complete_connect(*c, *reply);
+      } else if (reply->session) {
+        // The connection went while its CONNECT was on the way: let the session go.
+        auto* n = new DetachNotice;
+        n->session = reply->session;
+        n->connection = reply->connection;
+        n->qos2_awaiting_rel = std::move(reply->qos2_awaiting_rel);
+        send_to(e.from, ShardEnvelope{K::detach, 0, static_cast<std::uint16_t>(id_), 0, n});
+      }
+      delete reply;
       return;
+    }
+    case K::deliver: {
+      auto* m = static_cast<PublishedMessage*>(e.ptr);
+      Connection* c = connection_by_serial(e.target);
+      if (c && c->state == Connection::State::connected)
+        write_publish(*c, m->topic(), m->properties(), m->payload(), e.flags & kDeliverQosMask,
+                      static_cast<std::uint16_t>(e.aux), e.flags & kDeliverDup,
+                      e.flags & kDeliverRetain, e.seq);
+      m->release();
+      return;
+    }
+    case K::release: {
+      Connection* c = connection_by_serial(e.target);
+      if (c && c->state == Connection::State::connected) {
+        core::PubRel rel;
+        rel.packet_id = static_cast<std::uint16_t>(e.aux);
+        send_packet(*c, rel);
+      }
+      return;
+    }
+    case K::packet: {
+      auto* p = static_cast<core::Packet*>(e.ptr);
+      Connection* c = connection_by_serial(e.target);
+      if (c && c->state == Connection::State::connected) {
+        send_packet(*c, *p);
+        if (c->home_paused) {
+          c->home_paused = false;
+          consume_stashed(*c);
+          update_receive_pause(*c);
+        }
+      }
+      delete p;
+      return;
+    }
+    case K::kick: {
+      Connection* c = connection_by_serial(e.target);
+      if (c && c->state == Connection::State::connected) {
+        if (c->version == core::ProtocolVersion::v5) {
+          core::Disconnect d;
+          d.reason_code = core::ReasonCode::SessionTakenOver;
+          send_packet(*c, d);
+        }
+        close_connection(*c, CloseKind::graceful);
+      }
+      return;
+    }
   }
 }
 
@@ -235,9 +322,8 @@ std::uint32_t Shard::issue_barrier() {
   ++barrier_issued_;
   for (unsigned to = 0; to < mesh_.shards(); ++to) {
     if (to == id_) continue;
-    push_to(to, ShardEnvelope{ShardEnvelope::Kind::barrier, static_cast<std::uint16_t>(id_),
-                              barrier_issued_, nullptr},
-            nullptr);
+    send_to(to, ShardEnvelope{ShardEnvelope::Kind::barrier, 0, static_cast<std::uint16_t>(id_),
+                              barrier_issued_});
   }
   return barrier_issued_;
 }
@@ -246,11 +332,10 @@ void Shard::complete_barriers() {
   std::uint32_t done = barrier_issued_;
   for (unsigned p = 0; p < mesh_.shards(); ++p)
     if (p != id_ && barrier_acked_[p] < done) done = barrier_acked_[p];
-  while (!pending_subacks_.empty() && pending_subacks_.front().barrier <= done) {
-    PendingAck& a = pending_subacks_.front();
-    if (a.connection && a.connection->state == Connection::State::connected)
-      send_packet(*a.connection, a.suback);
-    pending_subacks_.pop_front();
+  while (!pending_subscribes_.empty() && pending_subscribes_.front().barrier <= done) {
+    SubscribeRequest* req = pending_subscribes_.front().request;
+    pending_subscribes_.pop_front();
+    finish_subscribe(req);
   }
 }
 

@@ -1,0 +1,126 @@
+// Retained messages and $SYS topics. Every shard holds a replica of the retained store so
+// a SUBSCRIBE is answered from local memory; a retained PUBLISH updates the publisher's
+// shard first and reaches the others through the rings, ordered by Lamport timestamps
+// (ties broken by shard number) so every replica keeps the same last writer.
+#include <chrono>
+#include <cmath>
+
+#include "broker/local_publish.hpp"
+#include "broker/log.hpp"
+#include "broker/shard.hpp"
+
+namespace shardmq::broker {
+
+void Shard::retain(const LocalPublish& p) {
+  PublishedMessage* m = p.shared();
+  if (!m) return;
+  ++lamport_;
+  apply_retained(m, (lamport_ << 16) | id_);
+  for (unsigned to = 0; to < mesh_.shards(); ++to) {
+    if (to == id_) continue;
+    m->add_ref();
+    push_to(to,
+            ShardEnvelope{ShardEnvelope::Kind::retain_set, 0, static_cast<std::uint16_t>(id_),
+                          static_cast<std::uint32_t>(lamport_), m,
+                          static_cast<std::uint32_t>(lamport_ >> 32), 0},
+            nullptr);
+  }
+}
+
+void Shard::apply_retained(PublishedMessage* m, std::uint64_t order) {
+  const RetainedMessage* existing = retained_.find(m->topic());
+  if (existing && existing->order() > order) return;  // a later update already landed
+  if (m->payload().empty()) {
+    retained_.erase(m->topic());
+    return;
+  }
+  if (!existing && (retained_.size() >= config_.max_retained_messages ||
+                    retained_.total_bytes() + m->payload().size() > config_.max_retained_bytes)) {
+    ShardCounters::bump(counters_.retained_dropped);
+    return;
+  }
+  retained_.set(m->topic(), RetainedMessage(m, order));
+}
+
+void Shard::send_retained(Session& s, const std::string& filter, const SubscriptionOptions& o) {
+  retained_.match(filter, [&](std::string_view, const RetainedMessage& r) {
+    PublishedMessage* m = r.message();
+    m->add_ref();
+    LocalPublish p(m);
+    std::uint8_t qos = p.qos < o.max_qos ? p.qos : o.max_qos;
+    deliver_to_session(s, p, qos, o.identifier, true);
+    return true;
+  });
+}
+
+void Shard::release_retained() {
+  retained_.clear();
+}
+
+// Shard 0 publishes the broker's figures as retained messages under $SYS/broker/.
+void Shard::publish_sys_topics() {
+  next_sys_tick_ = tick_ + std::uint64_t(config_.sys_interval_s) * 10;
+  auto now = std::chrono::steady_clock::now();
+  auto uptime = std::chrono::duration_cast<std::chrono::seconds>(now - stats_.started).count();
+  std::uint64_t connected = stats_.sum(&ShardCounters::clients_connected);
+  std::uint64_t maximum = stats_.clients_maximum.load(std::memory_order_relaxed);
+  if (connected > maximum) {
+    maximum = connected;
+    stats_.clients_maximum.store(maximum, std::memory_order_relaxed);
+  }
+  std::uint64_t received = stats_.sum(&ShardCounters::messages_received);
+  std::uint64_t sent = stats_.sum(&ShardCounters::messages_sent);
+  std::uint64_t bytes_received = stats_.sum(&ShardCounters::bytes_received);
+  std::uint64_t bytes_sent = stats_.sum(&ShardCounters::bytes_sent);
+
+  // Per-minute load: exponentially weighted rates, as Mosquitto reports them.
+  double interval = double(config_.sys_interval_s);
+  double alpha = 1.0 - std::exp(-interval / 60.0);
+  auto rate = [&](double& avg, std::uint64_t now_total, std::uint64_t& last) {
+    double per_min = double(now_total - last) * 60.0 / interval;
+    last = now_total;
+    avg += alpha * (per_min - avg);
+    return avg;
+  };
+
+  auto pub = [&](std::string_view topic, std::string value) {
+    LocalPublish p;
+    p.topic = topic;
+    p.payload = value;
+    p.retain = true;
+    route(p, nullptr);
+  };
+  pub("$SYS/broker/version", fmt::format("shardmq version {}", SHARDMQ_VERSION));
+  pub("$SYS/broker/uptime", fmt::format("{} seconds", uptime));
+  pub("$SYS/broker/clients/connected", std::to_string(connected));
+  pub("$SYS/broker/clients/active", std::to_string(connected));
+  pub("$SYS/broker/clients/maximum", std::to_string(maximum));
+  pub("$SYS/broker/clients/total", std::to_string(stats_.sum(&ShardCounters::clients_total)));
+  pub("$SYS/broker/messages/received", std::to_string(received));
+  pub("$SYS/broker/messages/sent", std::to_string(sent));
+  pub("$SYS/broker/messages/dropped", std::to_string(stats_.sum(&ShardCounters::messages_dropped)));
+  pub("$SYS/broker/bytes/received", std::to_string(bytes_received));
+  pub("$SYS/broker/bytes/sent", std::to_string(bytes_sent));
+  pub("$SYS/broker/subscriptions/count", std::to_string(stats_.sum(&ShardCounters::subscriptions)));
+  pub("$SYS/broker/retained messages/count", std::to_string(retained_.size()));
+  pub("$SYS/broker/protocol errors", std::to_string(stats_.sum(&ShardCounters::protocol_errors)));
+  if (sys_load_started_) {
+    pub("$SYS/broker/load/messages/received/1min",
+        fmt::format("{:.2f}", rate(load_.received, received, load_.last_received)));
+    pub("$SYS/broker/load/messages/sent/1min",
+        fmt::format("{:.2f}", rate(load_.sent, sent, load_.last_sent)));
+    pub("$SYS/broker/load/bytes/received/1min",
+        fmt::format("{:.2f}",
+                    rate(load_.bytes_received, bytes_received, load_.last_bytes_received)));
+    pub("$SYS/broker/load/bytes/sent/1min",
+        fmt::format("{:.2f}", rate(load_.bytes_sent, bytes_sent, load_.last_bytes_sent)));
+  } else {
+    sys_load_started_ = true;
+    load_.last_received = received;
+    load_.last_sent = sent;
+    load_.last_bytes_received = bytes_received;
+    load_.last_bytes_sent = bytes_sent;
+  }
+}
+
+}  // namespace shardmq::broker

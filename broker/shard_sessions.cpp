@@ -1,0 +1,312 @@
+// Sessions homed on this shard: attach and takeover, subscriptions, and the outgoing
+// QoS 1/2 window with its queue. Whatever shard the client's socket is on, these run here,
+// so one client identifier has exactly one owner.
+#include <algorithm>
+
+#include "broker/local_publish.hpp"
+#include "broker/log.hpp"
+#include "broker/shard.hpp"
+
+namespace shardmq::broker {
+
+using core::ProtocolVersion;
+using core::ReasonCode;
+
+void Shard::session_attach(AttachRequest* req) {
+  auto it = sessions_.find(req->client_id);
+  Session* s = it == sessions_.end() ? nullptr : it->second;
+  if (s && s->online) {
+    // Takeover: close the current connection, finish when it has let go of the session.
+    if (s->attach_pending) {
+      // Two new connections raced: the older waiting one loses.
+      auto* lost = new AttachReply;
+      lost->connection = s->pending.connection;
+      send_to(lost->connection.shard, ShardEnvelope{ShardEnvelope::Kind::attached, 0,
+                                                    static_cast<std::uint16_t>(id_), 0, lost});
+    }
+    s->attach_pending = true;
+    s->pending = std::move(*req);
+    delete req;
+    log_info("client '{}' connected again: taking the session over", s->client_id);
+    send_to(s->connection.shard,
+            ShardEnvelope{ShardEnvelope::Kind::kick, 0, static_cast<std::uint16_t>(id_), 0, nullptr,
+                          s->connection.serial, 0});
+    return;
+  }
+  finish_attach(s, *req);
+  delete req;
+}
+
+void Shard::finish_attach(Session* s, AttachRequest& req) {
+  bool present = false;
+  if (s) {
+    if (req.clean_start)
+      clear_session_state(*s);
+    else
+      present = true;
+  } else {
+    s = new Session;
+    s->client_id = req.client_id;
+    s->id = (std::uint64_t(id_) << 48) | next_session_serial_++;
+    sessions_.emplace(s->client_id, s);
+  }
+  s->online = true;
+  s->connection = req.connection;
+  s->version = req.version;
+  s->receive_maximum = req.receive_maximum ? req.receive_maximum : 65535;
+  s->expiry_s = req.session_expiry_s;
+  auto* reply = new AttachReply;
+  reply->connection = req.connection;
+  reply->session = s;
+  reply->session_present = present;
+  reply->qos2_awaiting_rel = std::move(s->qos2_awaiting_rel);
+  s->qos2_awaiting_rel.clear();
+  send_to(req.connection.shard, ShardEnvelope{ShardEnvelope::Kind::attached, 0,
+                                              static_cast<std::uint16_t>(id_), 0, reply});
+  // Unacknowledged messages go again, in their original order (PUBLISH with DUP, or PUBREL).
+  for (OutgoingMessage& m : s->inflight)
+    send_outgoing(*s, m, true);
+  pump_session(*s);
+}
+
+void Shard::session_detach(DetachNotice* n) {
+  Session* s = n->session;
+  if (!s->online || !(s->connection == n->connection)) {
+    delete n;  // a connection that no longer holds the session
+    return;
+  }
+  s->online = false;
+  s->qos2_awaiting_rel = std::move(n->qos2_awaiting_rel);
+  delete n;
+  if (s->attach_pending) {
+    s->attach_pending = false;
+    AttachRequest req = std::move(s->pending);
+    finish_attach(s, req);
+  } else if (s->expiry_s == 0) {
+    destroy_session(s);
+  }
+}
+
+void Shard::clear_session_state(Session& s) {
+  while (!s.subscriptions.empty()) {
+    std::string f = s.subscriptions.back().filter;
+    remove_subscription(s, f);
+  }
+  for (auto& m : s.inflight)
+    m.message->release();
+  for (auto& m : s.queue)
+    m.message->release();
+  s.inflight.clear();
+  s.queue.clear();
+  s.queued_bytes = 0;
+  s.qos2_awaiting_rel.clear();
+}
+
+void Shard::destroy_session(Session* s) {
+  clear_session_state(*s);
+  sessions_.erase(s->client_id);
+  delete s;
+}
+
+std::uint16_t Shard::session_window(const Session& s) const {
+  return std::min<std::uint16_t>(config_.max_inflight, s.receive_maximum);
+}
+
+void Shard::deliver_to_session(Session& s, const LocalPublish& p, std::uint8_t qos,
+                               std::uint32_t subscription_id, bool retain) {
+  if (qos == 0) {
+    if (!s.online) return;  // QoS 0 is not queued for absent clients (as Mosquitto)
+    if (s.connection.shard == id_) {
+      // The hot path: straight from the receive buffer into the subscriber's output.
+      if (Connection* c = connection_by_serial(s.connection.serial);
+          c && c->state == Connection::State::connected)
+        write_publish(*c, p.topic, p.properties, p.payload, 0, 0, false, retain, subscription_id);
+      return;
+    }
+    PublishedMessage* m = p.shared();
+    if (!m) return;
+    m->add_ref();
+    send_to(
+        s.connection.shard,
+        ShardEnvelope{ShardEnvelope::Kind::deliver,
+                      static_cast<std::uint8_t>(retain ? kDeliverRetain : 0),
+                      static_cast<std::uint16_t>(id_), subscription_id, m, s.connection.serial, 0});
+    return;
+  }
+  PublishedMessage* m = p.shared();
+  if (!m) return;
+  OutgoingMessage out{m, qos, retain, subscription_id, 0, false};
+  if (s.online && s.queue.empty() && s.inflight.size() < session_window(s)) {
+    m->add_ref();
+    s.inflight.push_back(out);
+    OutgoingMessage& sent = s.inflight.back();
+    do {
+      if (++s.next_packet_id == 0) s.next_packet_id = 1;
+    } while (std::any_of(s.inflight.begin(), s.inflight.end() - 1, [&](const OutgoingMessage& o) {
+      return o.packet_id == s.next_packet_id;
+    }));
+    sent.packet_id = s.next_packet_id;
+    send_outgoing(s, sent, false);
+    return;
+  }
+  std::size_t bytes = m->payload().size() + m->topic().size();
+  if (s.queue.size() >= config_.max_queued_messages ||
+      s.queued_bytes + bytes > config_.max_queued_bytes) {
+    ShardCounters::bump(counters_.messages_dropped);  // documented policy: newest dropped
+    return;
+  }
+  m->add_ref();
+  s.queue.push_back(out);
+  s.queued_bytes += bytes;
+}
+
+void Shard::send_outgoing(Session& s, OutgoingMessage& m, bool dup) {
+  if (!s.online) return;
+  if (s.connection.shard == id_) {
+    Connection* c = connection_by_serial(s.connection.serial);
+    if (!c || c->state != Connection::State::connected) return;
+    if (m.released) {
+      core::PubRel rel;
+      rel.packet_id = m.packet_id;
+      send_packet(*c, rel);
+      return;
+    }
+    write_publish(*c, m.message->topic(), m.message->properties(), m.message->payload(), m.qos,
+                  m.packet_id, dup, m.retain, m.subscription_id);
+    return;
+  }
+  if (m.released) {
+    send_to(s.connection.shard,
+            ShardEnvelope{ShardEnvelope::Kind::release, 0, static_cast<std::uint16_t>(id_), 0,
+                          nullptr, s.connection.serial, m.packet_id});
+    return;
+  }
+  m.message->add_ref();
+  std::uint8_t flags =
+      static_cast<std::uint8_t>(m.qos | (dup ? kDeliverDup : 0) | (m.retain ? kDeliverRetain : 0));
+  send_to(s.connection.shard,
+          ShardEnvelope{ShardEnvelope::Kind::deliver, flags, static_cast<std::uint16_t>(id_),
+                        m.subscription_id, m.message, s.connection.serial, m.packet_id});
+}
+
+void Shard::pump_session(Session& s) {
+  while (s.online && !s.queue.empty() && s.inflight.size() < session_window(s)) {
+    OutgoingMessage m = s.queue.front();
+    s.queue.pop_front();
+    s.queued_bytes -= m.message->payload().size() + m.message->topic().size();
+    do {
+      if (++s.next_packet_id == 0) s.next_packet_id = 1;
+    } while (std::any_of(s.inflight.begin(), s.inflight.end(), [&](const OutgoingMessage& o) {
+      return o.packet_id == s.next_packet_id;
+    }));
+    m.packet_id = s.next_packet_id;
+    s.inflight.push_back(m);
+    send_outgoing(s, s.inflight.back(), false);
+  }
+}
+
+void Shard::session_client_ack(Session* s, ConnectionRef from, core::PacketType type,
+                               std::uint16_t packet_id) {
+  if (!s || !s->online || !(s->connection == from)) return;
+  auto it = std::find_if(s->inflight.begin(), s->inflight.end(),
+                         [&](const OutgoingMessage& m) { return m.packet_id == packet_id; });
+  switch (type) {
+    case core::PacketType::PubAck:
+      if (it != s->inflight.end() && it->qos == 1) {
+        it->message->release();
+        s->inflight.erase(it);
+      }
+      break;
+    case core::PacketType::PubRec:
+      if (it != s->inflight.end() && it->qos == 2) {
+        it->released = true;
+        send_outgoing(*s, *it, false);  // PUBREL
+      }
+      break;
+    case core::PacketType::PubComp:
+      if (it != s->inflight.end() && it->released) {
+        it->message->release();
+        s->inflight.erase(it);
+      }
+      break;
+    default:
+      break;
+  }
+  pump_session(*s);
+}
+
+void Shard::session_subscribe(SubscribeRequest* req) {
+  Session* s = req->session;
+  if (!s->online || !(s->connection == req->connection)) {
+    delete req;
+    return;
+  }
+  bool new_interest = false;
+  for (SubscribeRequest::Item& item : req->items) {
+    if (item.filter.starts_with("$share/")) {
+      item.granted = s->version == ProtocolVersion::v5
+                         ? static_cast<std::uint8_t>(ReasonCode::SharedSubscriptionsNotSupported)
+                         : 0x80;
+      continue;
+    }
+    bool existed = false;
+    new_interest |= add_subscription(*s, item.filter, item.options, &existed);
+    item.existed = existed;
+    item.granted = item.options.max_qos;
+  }
+  if (mesh_.shards() > 1 && (new_interest || !pending_subscribes_.empty())) {
+    // Answer once every shard routes the new filters here (and keep SUBACKs in order).
+    std::uint32_t b = new_interest ? issue_barrier() : barrier_issued_;
+    pending_subscribes_.push_back(PendingSubscribe{b, req});
+    complete_barriers();
+    return;
+  }
+  finish_subscribe(req);
+}
+
+void Shard::finish_subscribe(SubscribeRequest* req) {
+  Session* s = req->session;
+  if (!s->online || !(s->connection == req->connection)) {
+    delete req;
+    return;
+  }
+  auto* ack = new core::Packet(core::SubAck{});
+  auto& suback = std::get<core::SubAck>(*ack);
+  suback.packet_id = req->packet_id;
+  for (const auto& item : req->items)
+    suback.reason_codes.push_back(static_cast<ReasonCode>(item.granted));
+  send_to(req->connection.shard,
+          ShardEnvelope{ShardEnvelope::Kind::packet, 0, static_cast<std::uint16_t>(id_), 0, ack,
+                        req->connection.serial, 0});
+  for (const auto& item : req->items) {
+    if (item.granted > 2) continue;
+    bool send =
+        item.retain_handling == core::RetainHandling::SendOnSubscribe ||
+        (item.retain_handling == core::RetainHandling::SendIfNewSubscription && !item.existed);
+    if (send) send_retained(*s, item.filter, item.options);
+  }
+  delete req;
+}
+
+void Shard::session_unsubscribe(UnsubscribeRequest* req) {
+  Session* s = req->session;
+  if (!s->online || !(s->connection == req->connection)) {
+    delete req;
+    return;
+  }
+  auto* ack = new core::Packet(core::UnsubAck{});
+  auto& unsuback = std::get<core::UnsubAck>(*ack);
+  unsuback.packet_id = req->packet_id;
+  for (const std::string& f : req->filters) {
+    bool had = remove_subscription(*s, f);
+    if (s->version == ProtocolVersion::v5)
+      unsuback.reason_codes.push_back(had ? ReasonCode::Success
+                                          : ReasonCode::NoSubscriptionExisted);
+  }
+  send_to(req->connection.shard,
+          ShardEnvelope{ShardEnvelope::Kind::packet, 0, static_cast<std::uint16_t>(id_), 0, ack,
+                        req->connection.serial, 0});
+  delete req;
+}
+
+}  // namespace shardmq::broker
