@@ -63,7 +63,9 @@ Shard::Shard(unsigned id, const Config& config, ShardMesh& mesh, BrokerStats& st
       barrier_acked_(mesh.shards(), 0) {}
 
 Shard::~Shard() {
-  // Every shard thread has joined: drop what other shards sent us and what we kept.
+  // Every shard thread has joined: drop what other shards sent us and what we kept, and
+  // tell nobody (the other shards are going too).
+  destroying_ = true;
   for (unsigned from = 0; from < mesh_.shards(); ++from) {
     if (from == id_) continue;
     ShardEnvelope e;

@@ -143,6 +143,7 @@ class Shard final : public io::LoopHandler {
   std::unique_ptr<io::Loop> loop_;
   std::atomic<bool> stop_requested_{false};
   bool shutting_down_ = false;
+  bool destroying_ = false;
   std::uint64_t shutdown_deadline_tick_ = 0;
 
   io::Slab<Connection> connection_slab_;

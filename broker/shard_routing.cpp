@@ -136,6 +136,7 @@ bool Shard::remove_subscription(Session& s, const std::string& filter) {
 }
 
 void Shard::broadcast_interest(ShardEnvelope::Kind kind, const std::string& filter) {
+  if (destroying_) return;
   for (unsigned to = 0; to < mesh_.shards(); ++to) {
     if (to == id_) continue;
     send_to(to,

@@ -1,0 +1,163 @@
+"""One broker under test (shardmq or Mosquitto) running as a subprocess on a free local port."""
+import dataclasses
+import os
+import pathlib
+import signal
+import socket
+import subprocess
+import time
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
+DEFAULT_SHARDMQ = REPO_ROOT / "build" / "sanitize" / "broker" / "shardmq"
+MOSQUITTO = "/usr/sbin/mosquitto"
+HOST = "127.0.0.1"
+# Lines a sanitized shardmq prints when it found a bug, even if it still exits 0.
+SANITIZER_MARKERS = ("AddressSanitizer", "LeakSanitizer", "runtime error:")
+START_TIMEOUT = 20.0  # an ASan build starts slowly on a busy machine
+STOP_TIMEOUT = 10.0
+
+
+def broker_kind():
+    """'mosquitto' when BROKER=mosquitto, else 'shardmq'."""
+    return "mosquitto" if os.environ.get("BROKER", "").lower() == "mosquitto" else "shardmq"
+
+
+def shardmq_binary():
+    return pathlib.Path(os.environ.get("SHARDMQ_BIN") or DEFAULT_SHARDMQ)
+
+
+@dataclasses.dataclass(frozen=True)
+class BrokerOptions:
+    kind: str = "shardmq"
+    shards: int = 1
+    io: str = "epoll"
+    # Seconds a socket may stay open without CONNECT (shardmq only: Mosquitto's is fixed, ~90 s).
+    connect_timeout: float | None = None
+    # Seconds between $SYS publishes; None keeps the broker's default.
+    sys_interval: float | None = None
+
+
+def free_port():
+    """A port the kernel just handed out; the broker may still lose a race for it (see start)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+class BrokerProcess:
+    def __init__(self, options, workdir):
+        self.options = options
+        self.workdir = pathlib.Path(workdir)
+        self.host = HOST
+        self.port = None
+        self.log_path = self.workdir / "broker.log"
+        self.returncode = None
+        self.killed = False
+        self._proc = None
+
+    # -- lifecycle ---------------------------------------------------------
+
+    def start(self, attempts=5):
+        """Starts on a free port, retrying when another process grabbed the port first."""
+        for _ in range(attempts):
+            self.port = free_port()
+            self._launch()
+            if self._wait_accepting():
+                return self
+            if self._proc.poll() is None:  # alive but never accepted: a real failure
+                self.kill()
+                break
+        raise RuntimeError(f"broker did not start: {self.command()}\n{self.log_tail()}")
+
+    def stop(self, timeout=STOP_TIMEOUT):
+        """SIGTERM, bounded wait, SIGKILL if still alive. Returns the exit code (idempotent)."""
+        if self._proc is None:
+            return None
+        if self.returncode is None:
+            if self._proc.poll() is None:
+                self._proc.send_signal(signal.SIGTERM)
+                try:
+                    self._proc.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    self.kill()
+            self.returncode = self._proc.wait()
+            self._log.close()
+        return self.returncode
+
+    def kill(self):
+        if self._proc is not None and self._proc.poll() is None:
+            self.killed = True
+            self._proc.kill()
+            self._proc.wait()
+
+    def alive(self):
+        return self._proc is not None and self._proc.poll() is None
+
+    # -- diagnostics -------------------------------------------------------
+
+    def log_text(self):
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def log_tail(self, lines=60):
+        tail = self.log_text().splitlines()[-lines:]
+        return f"--- tail of {self.log_path} ---\n" + "\n".join(tail)
+
+    def sanitizer_lines(self):
+        return [l for l in self.log_text().splitlines() if any(m in l for m in SANITIZER_MARKERS)]
+
+    def describe(self):
+        o = self.options
+        if o.kind == "mosquitto":
+            return f"mosquitto on {self.host}:{self.port}"
+        return f"shardmq shards={o.shards} io={o.io} on {self.host}:{self.port}"
+
+    # -- internals ---------------------------------------------------------
+
+    def command(self):
+        o = self.options
+        if o.kind == "mosquitto":
+            return [MOSQUITTO, "-c", str(self._write_mosquitto_conf())]
+        cmd = [str(shardmq_binary()), "--listen", f"{self.host}:{self.port}",
+               "--shards", str(o.shards), "--io", o.io, "--log-level", "info"]
+        if o.connect_timeout is not None:
+            cmd += ["--connect-timeout", f"{o.connect_timeout:g}"]
+        if o.sys_interval is not None:
+            cmd += ["--sys-interval", f"{o.sys_interval:g}"]
+        return cmd
+
+    def _write_mosquitto_conf(self):
+        conf = self.workdir / "mosquitto.conf"
+        lines = [f"listener {self.port} {self.host}", "allow_anonymous true",
+                 "persistence false", "log_dest stderr", "log_type all"]
+        if self.options.sys_interval is not None:
+            lines.append(f"sys_interval {max(1, round(self.options.sys_interval))}")
+        conf.write_text("\n".join(lines) + "\n")
+        return conf
+
+    def _launch(self):
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self._log = open(self.log_path, "ab")
+        env = dict(os.environ)
+        env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")
+        cmd = self.command()
+        self._log.write(("$ " + " ".join(cmd) + "\n").encode())
+        self._log.flush()
+        self._proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self._log,
+                                      stderr=subprocess.STDOUT, env=env, cwd=self.workdir)
+        self.returncode = None
+
+    def _wait_accepting(self):
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                self._log.close()
+                return False
+            try:
+                with socket.create_connection((self.host, self.port), timeout=0.5):
+                    return True
+            except OSError:
+                time.sleep(0.02)
+        return False

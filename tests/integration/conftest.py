@@ -1,0 +1,106 @@
+"""Fixtures: a fresh broker per test (parametrized over shards x io for shardmq) and client
+factories that are torn down before the broker stops."""
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+from broker_process import BrokerOptions, BrokerProcess, broker_kind, shardmq_binary  # noqa: E402
+from paho_client import MQTTv311, PahoClient  # noqa: E402
+from raw_mqtt import RawConnection  # noqa: E402
+
+FULL_MATRIX = [(1, "uring"), (1, "epoll"), (2, "uring"), (2, "epoll")]
+# Heavier tests only need cross-shard routing, on both backends.
+HEAVY_MATRIX = [(2, "uring"), (2, "epoll")]
+
+
+def pytest_report_header(config):
+    if broker_kind() == "mosquitto":
+        return "broker under test: mosquitto (BROKER=mosquitto)"
+    return f"broker under test: shardmq at {shardmq_binary()}"
+
+
+def pytest_generate_tests(metafunc):
+    if "broker_layout" not in metafunc.fixturenames:
+        return
+    if broker_kind() == "mosquitto":  # shards/io mean nothing to Mosquitto: one case
+        metafunc.parametrize("broker_layout", [(1, "epoll")], ids=["mosquitto"], indirect=True)
+        return
+    matrix = HEAVY_MATRIX if metafunc.definition.get_closest_marker("heavy") else FULL_MATRIX
+    metafunc.parametrize("broker_layout", matrix, indirect=True,
+                         ids=[f"shards{s}-{io}" for s, io in matrix])
+
+
+@pytest.fixture
+def broker_layout(request):
+    return request.param
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
+    proc = getattr(item, "_broker_process", None)
+    if report.failed and proc is not None and report.when == "call":
+        report.sections.append((f"broker log ({proc.describe()})", proc.log_tail()))
+
+
+@pytest.fixture
+def broker(request, broker_layout, tmp_path):
+    """A running broker: .host, .port, .log_path, .stop() -> exit code, .options."""
+    shards, io = broker_layout
+    marker = request.node.get_closest_marker("broker_options")
+    extra = dict(marker.kwargs) if marker else {}
+    kind = broker_kind()
+    if kind == "shardmq" and not shardmq_binary().exists():
+        pytest.fail(f"shardmq binary not found at {shardmq_binary()} (set SHARDMQ_BIN or "
+                    "BROKER=mosquitto)")
+    proc = BrokerProcess(BrokerOptions(kind=kind, shards=shards, io=io, **extra), tmp_path)
+    try:
+        proc.start()
+        request.node._broker_process = proc
+        yield proc
+    finally:
+        code = proc.stop()
+    failed = any(getattr(request.node, f"rep_{w}", None) is not None
+                 and getattr(request.node, f"rep_{w}").failed for w in ("setup", "call"))
+    if failed:
+        print(proc.log_tail())
+    assert not proc.killed, f"{proc.describe()} ignored SIGTERM for 10 s\n{proc.log_tail()}"
+    assert code == 0, f"{proc.describe()} exited with {code}\n{proc.log_tail()}"
+    bad = proc.sanitizer_lines()
+    assert not bad, "sanitizer reports:\n" + "\n".join(bad) + "\n" + proc.log_tail()
+
+
+class ClientPool:
+    """Creates clients against one broker and closes them all at teardown."""
+
+    def __init__(self, broker):
+        self.broker = broker
+        self._paho, self._raw = [], []
+
+    def paho(self, connect=True, protocol=MQTTv311, **kw):
+        c = PahoClient(self.broker.host, self.broker.port, protocol=protocol, **kw)
+        self._paho.append(c)
+        return c.connect() if connect else c
+
+    def raw(self):
+        c = RawConnection(self.broker.host, self.broker.port)
+        self._raw.append(c)
+        return c
+
+    def close_all(self):
+        for c in self._paho:
+            c.close()
+        for c in self._raw:
+            c.close()
+
+
+@pytest.fixture
+def clients(broker):
+    pool = ClientPool(broker)
+    yield pool
+    pool.close_all()
