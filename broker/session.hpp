@@ -5,17 +5,28 @@
 // `connection` says where.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <string>
 #include <vector>
 
 #include "broker/published_message.hpp"
+#include "broker/retained_message.hpp"
 #include "broker/shard_envelope.hpp"
 #include "broker/subscription.hpp"
 #include "core/mqtt_types.hpp"
+#include "core/retained_tree.hpp"
+#include "io/timer_wheel.hpp"
 
 namespace shardmq::broker {
+
+// Retained messages matching a new subscription, sent a chunk at a time as the
+// subscriber's window and output buffer allow (a '#' subscribe may match millions).
+struct RetainedStream {
+  core::RetainedTree<RetainedMessage>::Cursor cursor;
+  SubscriptionOptions options;
+};
 
 // One message on its way to this session.
 struct OutgoingMessage {
@@ -48,6 +59,13 @@ struct Session {
   std::uint64_t queued_bytes = 0;
   std::uint16_t next_packet_id = 0;
   std::vector<std::uint16_t> qos2_awaiting_rel;  // stored while no connection holds them
+  std::deque<RetainedStream> retained_streams;
+  bool in_stream_list = false;
+  io::TimerNode expiry_timer;  // MQTT 5 Session Expiry Interval while the client is away
+
+  static Session* from_timer(io::TimerNode* n) {
+    return reinterpret_cast<Session*>(reinterpret_cast<char*>(n) - offsetof(Session, expiry_timer));
+  }
 
   // Matching scratch: whether this session is already a target of the publish being routed.
   std::uint64_t match_stamp = 0;

@@ -169,6 +169,12 @@ void Shard::on_data(void* ctx, std::span<const std::byte> data) {
 void Shard::on_sent(void* ctx, std::size_t bytes) {
   auto& c = *static_cast<Connection*>(ctx);
   c.out.complete_send(bytes);
+  if (c.home == id_ && c.session && c.session->in_stream_list &&
+      c.state == Connection::State::connected) {
+    std::erase(streaming_sessions_, c.session);
+    c.session->in_stream_list = false;
+    pump_retained(*c.session);
+  }
   ShardCounters::bump(counters_.bytes_sent, bytes);
   if (c.out.queued() > 0) {
     schedule_flush(c);
@@ -210,6 +216,13 @@ void Shard::on_wake() {
 void Shard::on_tick() {
   ++tick_;
   timers_.advance(tick_, [this](io::TimerNode& n) { on_timer(*Connection::from_timer(&n)); });
+  session_timers_.advance(tick_, [this](io::TimerNode& n) {
+    Session* s = Session::from_timer(&n);
+    if (!s->online && !s->attach_pending) {
+      log_debug("session '{}' expired", s->client_id);
+      destroy_session(s);
+    }
+  });
   if (id_ == 0 && config_.sys_interval_s && tick_ >= next_sys_tick_) publish_sys_topics();
   if (shutting_down_ && tick_ >= shutdown_deadline_tick_) {
     std::vector<Connection*> all;
@@ -230,6 +243,21 @@ void Shard::on_tick() {
 void Shard::on_turn_end() {
   mesh_.set_idle(id_, false);
   drain_inbound();
+  if (!streaming_sessions_.empty()) {
+    retained_turn_budget_ = 1024;
+    auto waiting = std::move(streaming_sessions_);
+    streaming_sessions_.clear();
+    for (Session* s : waiting)
+      s->in_stream_list = false;
+    for (Session* s : waiting)
+      pump_retained(*s);
+    // Sessions still waiting on another shard's socket need another turn soon.
+    for (Session* s : streaming_sessions_)
+      if (s->connection.shard != id_) {
+        loop_->wake();
+        break;
+      }
+  }
   flush_backlogs();
   for (std::size_t i = 0; i < flush_list_.size(); ++i) {
     Connection* c = flush_list_[i];

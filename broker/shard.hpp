@@ -131,7 +131,8 @@ class Shard final : public io::LoopHandler {
   // Retained messages and $SYS (shard_retained.cpp).
   void retain(const struct LocalPublish& p);
   void apply_retained(PublishedMessage* m, std::uint64_t order);
-  void send_retained(Session& s, const std::string& filter, const SubscriptionOptions& o);
+  void pump_retained(Session& s);
+  bool retained_room(Session& s);
   void publish_sys_topics();
   void release_retained();
 
@@ -181,7 +182,11 @@ class Shard final : public io::LoopHandler {
   };
   std::deque<PendingSubscribe> pending_subscribes_;
 
+  std::vector<Session*> streaming_sessions_;  // retained streams waiting for room
+  std::uint32_t retained_turn_budget_ = 0;
+
   io::TimerWheel timers_;
+  io::TimerWheel session_timers_{1024};  // session expiry, in ticks
   std::uint64_t tick_ = 0;
   std::uint64_t next_sys_tick_ = 0;
   bool sys_load_started_ = false;

@@ -42,17 +42,6 @@ void Shard::apply_retained(PublishedMessage* m, std::uint64_t order) {
   retained_.set(m->topic(), RetainedMessage(m, order));
 }
 
-void Shard::send_retained(Session& s, const std::string& filter, const SubscriptionOptions& o) {
-  retained_.match(filter, [&](std::string_view, const RetainedMessage& r) {
-    PublishedMessage* m = r.message();
-    m->add_ref();
-    LocalPublish p(m);
-    std::uint8_t qos = p.qos < o.max_qos ? p.qos : o.max_qos;
-    deliver_to_session(s, p, qos, o.identifier, true);
-    return true;
-  });
-}
-
 void Shard::release_retained() {
   retained_.clear();
 }

@@ -50,6 +50,7 @@ void Shard::finish_attach(Session* s, AttachRequest& req) {
     s->id = (std::uint64_t(id_) << 48) | next_session_serial_++;
     sessions_.emplace(s->client_id, s);
   }
+  session_timers_.cancel(s->expiry_timer);
   s->online = true;
   s->connection = req.connection;
   s->version = req.version;
@@ -77,6 +78,7 @@ void Shard::session_detach(DetachNotice* n) {
   }
   s->online = false;
   s->qos2_awaiting_rel = std::move(n->qos2_awaiting_rel);
+  s->retained_streams.clear();  // sent again on the next SUBSCRIBE, not queued
   delete n;
   if (s->attach_pending) {
     s->attach_pending = false;
@@ -84,6 +86,8 @@ void Shard::session_detach(DetachNotice* n) {
     finish_attach(s, req);
   } else if (s->expiry_s == 0) {
     destroy_session(s);
+  } else if (s->expiry_s != 0xFFFFFFFFu) {
+    session_timers_.schedule(s->expiry_timer, tick_ + std::uint64_t(s->expiry_s) * 10);
   }
 }
 
@@ -103,6 +107,9 @@ void Shard::clear_session_state(Session& s) {
 }
 
 void Shard::destroy_session(Session* s) {
+  session_timers_.cancel(s->expiry_timer);
+  if (s->in_stream_list) std::erase(streaming_sessions_, s);
+  s->retained_streams.clear();
   clear_session_state(*s);
   sessions_.erase(s->client_id);
   delete s;
@@ -233,6 +240,7 @@ void Shard::session_client_ack(Session* s, ConnectionRef from, core::PacketType 
       break;
   }
   pump_session(*s);
+  if (!s->retained_streams.empty()) pump_retained(*s);
 }
 
 void Shard::session_subscribe(SubscribeRequest* req) {
@@ -283,9 +291,11 @@ void Shard::finish_subscribe(SubscribeRequest* req) {
     bool send =
         item.retain_handling == core::RetainHandling::SendOnSubscribe ||
         (item.retain_handling == core::RetainHandling::SendIfNewSubscription && !item.existed);
-    if (send) send_retained(*s, item.filter, item.options);
+    if (send)
+      s->retained_streams.push_back(RetainedStream{retained_.start(item.filter), item.options});
   }
   delete req;
+  pump_retained(*s);
 }
 
 void Shard::session_unsubscribe(UnsubscribeRequest* req) {
@@ -307,6 +317,46 @@ void Shard::session_unsubscribe(UnsubscribeRequest* req) {
           ShardEnvelope{ShardEnvelope::Kind::packet, 0, static_cast<std::uint16_t>(id_), 0, ack,
                         req->connection.serial, 0});
   delete req;
+}
+
+}  // namespace shardmq::broker
+
+namespace shardmq::broker {
+
+// Whether the subscriber can take more retained messages now: its QoS 1/2 queue is not
+// filling up, and its socket's output (when on this shard) is draining.
+bool Shard::retained_room(Session& s) {
+  if (!s.online || s.queue.size() >= config_.max_queued_messages / 2) return false;
+  if (s.connection.shard == id_) {
+    Connection* c = connection_by_serial(s.connection.serial);
+    return c && c->out.queued() < config_.max_outbound_bytes / 2;
+  }
+  return retained_turn_budget_ > 0;
+}
+
+void Shard::pump_retained(Session& s) {
+  constexpr std::size_t kChunk = 256;
+  while (s.online && !s.retained_streams.empty()) {
+    if (!retained_room(s)) {
+      if (!s.in_stream_list) {
+        s.in_stream_list = true;
+        streaming_sessions_.push_back(&s);
+      }
+      return;
+    }
+    RetainedStream& st = s.retained_streams.front();
+    std::size_t n = 0;
+    bool done = retained_.resume(st.cursor, [&](std::string_view, const RetainedMessage& r) {
+      PublishedMessage* m = r.message();
+      m->add_ref();
+      LocalPublish p(m);
+      std::uint8_t qos = p.qos < st.options.max_qos ? p.qos : st.options.max_qos;
+      deliver_to_session(s, p, qos, st.options.identifier, true);
+      if (s.connection.shard != id_ && retained_turn_budget_ > 0) --retained_turn_budget_;
+      return ++n < kChunk && retained_room(s);
+    });
+    if (done) s.retained_streams.pop_front();
+  }
 }
 
 }  // namespace shardmq::broker
