@@ -21,6 +21,8 @@
 
 namespace shardmq::broker {
 
+struct Connection;
+
 // Retained messages matching a new subscription, sent a chunk at a time as the
 // subscriber's window and output buffer allow (a '#' subscribe may match millions).
 struct RetainedStream {
@@ -45,6 +47,7 @@ struct Session {
   // Where the client is connected; online == false while it is away.
   bool online = false;
   ConnectionRef connection;
+  Connection* local_connection = nullptr;  // when the socket is on the home shard too
   core::ProtocolVersion version = core::ProtocolVersion::v311;
   std::uint16_t receive_maximum = 65535;
   std::uint32_t expiry_s = 0;  // kept after disconnect when > 0 (3.1.1: clean session = 0)

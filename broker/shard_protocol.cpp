@@ -256,6 +256,7 @@ void Shard::complete_connect(Connection& c, const AttachReply& reply) {
   }
   c.session = reply.session;
   c.session_attached = true;
+  if (c.home == id_) c.session->local_connection = &c;
   c.qos2_awaiting_rel = reply.qos2_awaiting_rel;
   c.state = Connection::State::connected;
   ack.session_present = reply.session_present;

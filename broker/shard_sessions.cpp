@@ -52,6 +52,7 @@ void Shard::finish_attach(Session* s, AttachRequest& req) {
   }
   session_timers_.cancel(s->expiry_timer);
   s->online = true;
+  s->local_connection = nullptr;  // set by complete_connect when the socket is here
   s->connection = req.connection;
   s->version = req.version;
   s->receive_maximum = req.receive_maximum ? req.receive_maximum : 65535;
@@ -77,6 +78,7 @@ void Shard::session_detach(DetachNotice* n) {
     return;
   }
   s->online = false;
+  s->local_connection = nullptr;
   s->qos2_awaiting_rel = std::move(n->qos2_awaiting_rel);
   s->retained_streams.clear();  // sent again on the next SUBSCRIBE, not queued
   delete n;
@@ -125,8 +127,7 @@ void Shard::deliver_to_session(Session& s, const LocalPublish& p, std::uint8_t q
     if (!s.online) return;  // QoS 0 is not queued for absent clients (as Mosquitto)
     if (s.connection.shard == id_) {
       // The hot path: straight from the receive buffer into the subscriber's output.
-      if (Connection* c = connection_by_serial(s.connection.serial);
-          c && c->state == Connection::State::connected)
+      if (Connection* c = s.local_connection; c && c->state == Connection::State::connected)
         write_publish(*c, p.topic, p.properties, p.payload, 0, 0, false, retain, subscription_id);
       return;
     }
@@ -170,7 +171,7 @@ void Shard::deliver_to_session(Session& s, const LocalPublish& p, std::uint8_t q
 void Shard::send_outgoing(Session& s, OutgoingMessage& m, bool dup) {
   if (!s.online) return;
   if (s.connection.shard == id_) {
-    Connection* c = connection_by_serial(s.connection.serial);
+    Connection* c = s.local_connection;
     if (!c || c->state != Connection::State::connected) return;
     if (m.released) {
       core::PubRel rel;
@@ -328,7 +329,7 @@ namespace shardmq::broker {
 bool Shard::retained_room(Session& s) {
   if (!s.online || s.queue.size() >= config_.max_queued_messages / 2) return false;
   if (s.connection.shard == id_) {
-    Connection* c = connection_by_serial(s.connection.serial);
+    Connection* c = s.local_connection;
     return c && c->out.queued() < config_.max_outbound_bytes / 2;
   }
   return retained_turn_budget_ > 0;
