@@ -1,0 +1,60 @@
+// One simulated MQTT 3.1.1 client: its socket, its unsent bytes, its stream decoder and
+// the encoders a scenario calls. Encoding goes through the core/ codec; the 4-byte
+// acknowledgements are encoded once by the codec and then only get their packet id patched,
+// so the message path allocates nothing.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "core/decoder.hpp"
+#include "core/mqtt_types.hpp"
+#include "loadgen/out_buffer.hpp"
+
+namespace shardmq::loadgen {
+
+enum class ClientState : std::uint8_t {
+  Idle,           // no socket yet
+  TcpConnecting,  // non-blocking connect() in progress
+  AwaitConnack,   // CONNECT sent
+  Active,         // CONNACK accepted
+  Closed,
+};
+
+class MqttClient {
+ public:
+  MqttClient();
+
+  // Encoders: append one packet to the out buffer (the loop writes it later).
+  void queue_connect(std::string_view client_id, std::uint16_t keep_alive);
+  void queue_subscribe(std::string_view filter, core::QoS qos);
+  // Writes the PUBLISH header and returns the payload's room, which the caller fills.
+  // packet_id is ignored for QoS 0.
+  std::span<std::byte> queue_publish(std::string_view topic, core::QoS qos, std::uint16_t packet_id,
+                                     std::size_t payload_size);
+  void queue_ack(core::PacketType type, std::uint16_t packet_id);  // PUBACK/PUBREC/PUBREL/PUBCOMP
+  void queue_pingreq();
+  void queue_disconnect();
+
+  // Next non-zero packet identifier (wraps at 65535).
+  std::uint16_t next_packet_id() {
+    if (++last_packet_id_ == 0) last_packet_id_ = 1;
+    return last_packet_id_;
+  }
+
+  int fd = -1;
+  ClientState state = ClientState::Idle;
+  bool dirty = false;        // on the loop's flush list
+  bool write_armed = false;  // EPOLLOUT requested
+  bool wants_drain = false;  // call LoopHandler::on_drain after each flush
+  bool subscribed = false;
+  std::uint64_t last_send_ns = 0;
+  OutBuffer out;
+  core::StreamDecoder decoder;
+
+ private:
+  std::uint16_t last_packet_id_ = 0;
+};
+
+}  // namespace shardmq::loadgen

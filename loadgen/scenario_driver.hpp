@@ -1,0 +1,47 @@
+// The part of every subcommand around its scenario class: resolve the broker, plan source
+// addresses and worker processes, run the workers, add the connection figures every
+// report shares and choose the exit code.
+#pragma once
+
+#include <netinet/in.h>
+
+#include <cstdint>
+#include <functional>
+
+#include "loadgen/options.hpp"
+#include "loadgen/report.hpp"
+#include "loadgen/source_addresses.hpp"
+#include "loadgen/worker_pool.hpp"
+
+namespace shardmq::loadgen {
+
+// Exit codes of shardmq-load.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitClients = 1;  // clients refused, dropped, or never connected
+inline constexpr int kExitUsage = 2;    // bad options or unreachable setup
+inline constexpr int kExitLoss = 3;     // QoS >= 1 message lost or duplicated
+
+// Largest number of clients one worker handles: the open-file cap minus a margin.
+unsigned clients_per_process_cap();
+
+struct RunSetup {
+  sockaddr_in server{};
+  SourceAddresses sources;
+  unsigned procs = 1;
+};
+
+// procs: from --procs, or the fewest that keep each worker under the open-file cap.
+// Prints the reason and returns nullopt on bad options.
+std::optional<RunSetup> prepare_run(const Options& o, std::uint64_t total_clients,
+                                    unsigned min_procs = 1);
+
+// Even split of `total` units over `procs` workers (the first ones take the remainder).
+std::uint64_t share_of(std::uint64_t total, unsigned procs, unsigned w);
+
+// Adds the connection figures; returns kExitClients when any client failed or a worker died.
+int add_connection_figures(Report& r, const PoolResult& res);
+
+// Prints the report as text or JSON.
+void print_report(const Report& r, const Options& o);
+
+}  // namespace shardmq::loadgen
