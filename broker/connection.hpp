@@ -56,6 +56,11 @@ struct Connection {
   // Handed to the session when the connection ends so a reconnect keeps exactly-once.
   std::vector<std::uint16_t> qos2_awaiting_rel;
 
+  // PUBACK/PUBREC held back while subscribers downstream are congested, in arrival order
+  // (high bit set: PUBREC). Once one is held, later ones queue behind it.
+  std::vector<std::uint32_t> held_acks;
+  bool in_held_list = false;
+
   bool paused() const { return ring_paused || home_paused; }
 
   static Connection* from_timer(io::TimerNode* n) {

@@ -64,7 +64,9 @@ struct Session {
   std::vector<std::uint16_t> qos2_awaiting_rel;  // stored while no connection holds them
   std::deque<RetainedStream> retained_streams;
   bool in_stream_list = false;
-  io::TimerNode expiry_timer;  // MQTT 5 Session Expiry Interval while the client is away
+  bool congested = false;                // queue above the high-water mark, client still acking
+  std::uint64_t last_progress_tick = 0;  // last acknowledgement from the client
+  io::TimerNode expiry_timer;            // MQTT 5 Session Expiry Interval while the client is away
 
   static Session* from_timer(io::TimerNode* n) {
     return reinterpret_cast<Session*>(reinterpret_cast<char*>(n) - offsetof(Session, expiry_timer));

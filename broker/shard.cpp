@@ -169,7 +169,7 @@ void Shard::on_data(void* ctx, std::span<const std::byte> data) {
 void Shard::on_sent(void* ctx, std::size_t bytes) {
   auto& c = *static_cast<Connection*>(ctx);
   c.out.complete_send(bytes);
-  if (c.home == id_ && c.session && c.session->in_stream_list &&
+  if (c.session_attached && c.home == id_ && c.session->in_stream_list &&
       c.state == Connection::State::connected) {
     std::erase(streaming_sessions_, c.session);
     c.session->in_stream_list = false;
@@ -201,6 +201,7 @@ void Shard::on_closed(void* ctx) {
   timers_.cancel(c->timer);
   if (c->in_flush_list) std::erase(flush_list_, c);
   std::erase_if(paused_publishers_, [c](const auto& p) { return p.first == c; });
+  if (c->in_held_list) std::erase(held_ack_connections_, c);
   connections_.erase(c->serial);
   c->out.release_all();
   if (c->will) c->will->release();
@@ -224,6 +225,11 @@ void Shard::on_tick() {
     }
   });
   if (id_ == 0 && config_.sys_interval_s && tick_ >= next_sys_tick_) publish_sys_topics();
+  if (!congested_sessions_.empty()) {
+    auto congested = congested_sessions_;  // a client that stopped acking lets go here
+    for (Session* s : congested)
+      update_congestion(*s);
+  }
   if (shutting_down_ && tick_ >= shutdown_deadline_tick_) {
     std::vector<Connection*> all;
     for (auto& [serial, c] : connections_)
@@ -259,6 +265,7 @@ void Shard::on_turn_end() {
       }
   }
   flush_backlogs();
+  if (!held_ack_connections_.empty()) release_held_acks();
   for (std::size_t i = 0; i < flush_list_.size(); ++i) {
     Connection* c = flush_list_[i];
     c->in_flush_list = false;

@@ -109,9 +109,13 @@ class Shard final : public io::LoopHandler {
   void destroy_session(Session* s);
   void clear_session_state(Session& s);
   std::uint16_t session_window(const Session& s) const;
+  void update_congestion(Session& s);
+  void release_held_acks();
+  void send_publish_ack(Connection& c, std::uint32_t held);
 
   // Routing (shard_routing.cpp).
-  void route(const struct LocalPublish& p, Connection* publisher);
+  // Returns true when a subscriber it reached is congested (see ShardMesh::set_congested).
+  bool route(const struct LocalPublish& p, Connection* publisher);
   void deliver_local(const struct LocalPublish& p);
   bool write_publish(Connection& c, std::string_view topic, std::string_view properties,
                      std::string_view payload, std::uint8_t qos, std::uint16_t packet_id, bool dup,
@@ -181,6 +185,12 @@ class Shard final : public io::LoopHandler {
     SubscribeRequest* request;
   };
   std::deque<PendingSubscribe> pending_subscribes_;
+
+  // Back-pressure (shard_sessions.cpp): sessions whose queue passed the high-water mark
+  // while their client keeps acknowledging, and publishers whose acks are held.
+  std::vector<Session*> congested_sessions_;
+  bool route_hit_congestion_ = false;
+  std::vector<Connection*> held_ack_connections_;
 
   std::vector<Session*> streaming_sessions_;  // retained streams waiting for room
   std::uint32_t retained_turn_budget_ = 0;

@@ -308,16 +308,16 @@ void Shard::handle_publish(Connection& c, const core::Publish& p) {
   pub.qos = qos;
   pub.retain = p.retain;
   pub.origin_session = reinterpret_cast<std::uintptr_t>(c.session);
-  route(pub, &c);
-  if (qos == 1) {
-    core::PubAck ack;
-    ack.packet_id = p.packet_id;
-    send_packet(c, ack);
-  } else if (qos == 2) {
-    c.qos2_awaiting_rel.push_back(p.packet_id);
-    core::PubRec rec;
-    rec.packet_id = p.packet_id;
-    send_packet(c, rec);
+  bool congested = route(pub, &c);
+  if (qos == 0) return;
+  if (qos == 2) c.qos2_awaiting_rel.push_back(p.packet_id);
+  std::uint32_t ack = p.packet_id | (qos == 2 ? 0x10000u : 0u);
+  if (!congested && c.held_acks.empty()) return send_publish_ack(c, ack);
+  // Downstream is congested: acknowledge later (release_held_acks), in order.
+  c.held_acks.push_back(ack);
+  if (!c.in_held_list) {
+    c.in_held_list = true;
+    held_ack_connections_.push_back(&c);
   }
 }
 

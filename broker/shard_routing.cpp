@@ -13,24 +13,29 @@
 
 namespace shardmq::broker {
 
-void Shard::route(const LocalPublish& p, Connection* publisher) {
+bool Shard::route(const LocalPublish& p, Connection* publisher) {
   if (p.retain) retain(p);
+  route_hit_congestion_ = false;
   deliver_local(p);
+  bool congested = route_hit_congestion_;
+  if (mesh_.shards() == 1) return congested;
   std::uint64_t mask = remote_interest_.match_mask(p.topic) & ~(std::uint64_t(1) << id_);
-  if (!mask) return;
+  if (!mask) return congested;
   PublishedMessage* m = p.shared();
   if (!m) {
     log_error("out of memory copying a publish for other shards");
-    return;
+    return congested;
   }
   m->add_ref(static_cast<std::uint32_t>(std::popcount(mask)));
   while (mask) {
     unsigned to = static_cast<unsigned>(std::countr_zero(mask));
     mask &= mask - 1;
+    congested |= mesh_.congested(to);
     send_to(to,
             ShardEnvelope{ShardEnvelope::Kind::publish, 0, static_cast<std::uint16_t>(id_), 0, m},
             publisher);
   }
+  return congested;
 }
 
 void Shard::deliver_local(const LocalPublish& p) {

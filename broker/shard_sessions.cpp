@@ -52,6 +52,7 @@ void Shard::finish_attach(Session* s, AttachRequest& req) {
   }
   session_timers_.cancel(s->expiry_timer);
   s->online = true;
+  s->last_progress_tick = tick_;
   s->local_connection = nullptr;  // set by complete_connect when the socket is here
   s->connection = req.connection;
   s->version = req.version;
@@ -79,6 +80,7 @@ void Shard::session_detach(DetachNotice* n) {
   }
   s->online = false;
   s->local_connection = nullptr;
+  update_congestion(*s);
   s->qos2_awaiting_rel = std::move(n->qos2_awaiting_rel);
   s->retained_streams.clear();  // sent again on the next SUBSCRIBE, not queued
   delete n;
@@ -110,6 +112,7 @@ void Shard::clear_session_state(Session& s) {
 
 void Shard::destroy_session(Session* s) {
   session_timers_.cancel(s->expiry_timer);
+  if (s->congested) std::erase(congested_sessions_, s);
   if (s->in_stream_list) std::erase(streaming_sessions_, s);
   s->retained_streams.clear();
   clear_session_state(*s);
@@ -160,12 +163,68 @@ void Shard::deliver_to_session(Session& s, const LocalPublish& p, std::uint8_t q
   std::size_t bytes = m->payload().size() + m->topic().size();
   if (s.queue.size() >= config_.max_queued_messages ||
       s.queued_bytes + bytes > config_.max_queued_bytes) {
+    // Reached only by an absent client or one that stopped acknowledging: a live, slow
+    // subscriber holds its publishers back first (update_congestion).
     ShardCounters::bump(counters_.messages_dropped);  // documented policy: newest dropped
     return;
   }
   m->add_ref();
   s.queue.push_back(out);
   s.queued_bytes += bytes;
+  if (s.online) update_congestion(s);
+  if (s.congested) route_hit_congestion_ = true;
+}
+
+// A live subscriber whose queue passes half the limit while it keeps acknowledging is
+// "congested": publishers routed to it get their PUBACK/PUBREC later, so their own windows
+// slow them down. One that stops acknowledging for 2 s no longer holds anyone back: its
+// queue fills and drops, as an absent client's would.
+void Shard::update_congestion(Session& s) {
+  const std::size_t high = std::max<std::size_t>(config_.max_queued_messages / 2, 1);
+  const std::size_t low = high / 2;
+  const bool acking = tick_ - s.last_progress_tick < 20;
+  bool want = s.online && acking && (s.congested ? s.queue.size() > low : s.queue.size() >= high);
+  if (want == s.congested) return;
+  s.congested = want;
+  if (want) {
+    congested_sessions_.push_back(&s);
+    if (congested_sessions_.size() == 1) mesh_.set_congested(id_, true);
+    return;
+  }
+  std::erase(congested_sessions_, &s);
+  if (congested_sessions_.empty()) {
+    mesh_.set_congested(id_, false);
+    for (unsigned i = 0; i < mesh_.shards(); ++i)
+      if (i != id_) mesh_.wake(i);  // their held acks may go now
+  }
+}
+
+void Shard::send_publish_ack(Connection& c, std::uint32_t held) {
+  auto id = static_cast<std::uint16_t>(held & 0xFFFF);
+  if (held & 0x10000) {
+    core::PubRec rec;
+    rec.packet_id = id;
+    send_packet(c, rec);
+  } else {
+    core::PubAck ack;
+    ack.packet_id = id;
+    send_packet(c, ack);
+  }
+}
+
+void Shard::release_held_acks() {
+  if (!congested_sessions_.empty()) return;
+  for (unsigned i = 0; i < mesh_.shards(); ++i)
+    if (i != id_ && mesh_.congested(i)) return;
+  auto held = std::move(held_ack_connections_);
+  held_ack_connections_.clear();
+  for (Connection* c : held) {
+    c->in_held_list = false;
+    if (c->state == Connection::State::connected)
+      for (std::uint32_t h : c->held_acks)
+        send_publish_ack(*c, h);
+    c->held_acks.clear();
+  }
 }
 
 void Shard::send_outgoing(Session& s, OutgoingMessage& m, bool dup) {
@@ -211,11 +270,13 @@ void Shard::pump_session(Session& s) {
     s.inflight.push_back(m);
     send_outgoing(s, s.inflight.back(), false);
   }
+  if (s.congested || s.queue.size() >= config_.max_queued_messages / 2) update_congestion(s);
 }
 
 void Shard::session_client_ack(Session* s, ConnectionRef from, core::PacketType type,
                                std::uint16_t packet_id) {
   if (!s || !s->online || !(s->connection == from)) return;
+  s->last_progress_tick = tick_;
   auto it = std::find_if(s->inflight.begin(), s->inflight.end(),
                          [&](const OutgoingMessage& m) { return m.packet_id == packet_id; });
   switch (type) {
