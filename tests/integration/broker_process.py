@@ -105,6 +105,18 @@ class BrokerProcess:
         tail = self.log_text().splitlines()[-lines:]
         return f"--- tail of {self.log_path} ---\n" + "\n".join(tail)
 
+    def sanitizer_report(self, lines=80):
+        """The log from the first sanitizer line on (the part a tail would cut off), else ''."""
+        log = self.log_text().splitlines()
+        for i, line in enumerate(log):
+            if any(m in line for m in SANITIZER_MARKERS):
+                return f"--- sanitizer report in {self.log_path} ---\n" + "\n".join(log[i:i + lines])
+        return ""
+
+    def diagnostics(self):
+        """What to show when the broker misbehaved: the sanitizer report if any, else the tail."""
+        return self.sanitizer_report() or self.log_tail()
+
     def sanitizer_lines(self):
         return [l for l in self.log_text().splitlines() if any(m in l for m in SANITIZER_MARKERS)]
 

@@ -45,7 +45,7 @@ def pytest_runtest_makereport(item, call):
     setattr(item, f"rep_{report.when}", report)
     proc = getattr(item, "_broker_process", None)
     if report.failed and proc is not None and report.when == "call":
-        report.sections.append((f"broker log ({proc.describe()})", proc.log_tail()))
+        report.sections.append((f"broker log ({proc.describe()})", proc.diagnostics()))
 
 
 @pytest.fixture
@@ -68,11 +68,11 @@ def broker(request, broker_layout, tmp_path):
     failed = any(getattr(request.node, f"rep_{w}", None) is not None
                  and getattr(request.node, f"rep_{w}").failed for w in ("setup", "call"))
     if failed:
-        print(proc.log_tail())
+        print(proc.diagnostics())
     assert not proc.killed, f"{proc.describe()} ignored SIGTERM for 10 s\n{proc.log_tail()}"
-    assert code == 0, f"{proc.describe()} exited with {code}\n{proc.log_tail()}"
+    assert code == 0, f"{proc.describe()} exited with {code}\n{proc.diagnostics()}"
     bad = proc.sanitizer_lines()
-    assert not bad, "sanitizer reports:\n" + "\n".join(bad) + "\n" + proc.log_tail()
+    assert not bad, "sanitizer reports:\n" + "\n".join(bad) + "\n" + proc.diagnostics()
 
 
 class ClientPool:

@@ -1,4 +1,6 @@
 """Keepalive and pre-CONNECT timeouts (issue 4). Bounded waits only, no timing thresholds."""
+import time
+
 import pytest
 
 import raw_mqtt
@@ -22,7 +24,8 @@ def test_silent_client_disconnected_after_keepalive(clients, version):
 def test_pinging_client_stays_connected(clients):
     c = clients.raw()
     c.connect("pinger", keepalive=1)
-    for _ in range(4):  # each PINGRESP proves the connection survived another interval
+    for _ in range(6):  # ~3 s of a client pinging twice per keepalive interval
+        time.sleep(0.5)  # the client's ping cadence, not a wait for an outcome
         c.send(raw_mqtt.pingreq_packet())
         assert c.read_packet(5).type == raw_mqtt.PINGRESP
 
