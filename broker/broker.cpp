@@ -35,6 +35,14 @@ bool Broker::start() {
   unsigned n = config_.shards ? config_.shards : static_cast<unsigned>(cpus.size());
   // Pinning only makes sense when there is a core for every shard.
   bool pin = n <= cpus.size();
+  for (const ListenerConfig& l : config_.listeners) {
+    auto rt = ListenerRuntime::create(l);
+    if (!rt) {
+      log_error("{}", rt.error());
+      return false;
+    }
+    listeners_.push_back(std::move(*rt));
+  }
   mesh_ = std::make_unique<ShardMesh>(n, 4096);
   stats_.init(n);
 
@@ -42,7 +50,7 @@ bool Broker::start() {
   std::promise<bool> go;
   std::shared_future<bool> go_future = go.get_future().share();
   for (unsigned i = 0; i < n; ++i) {
-    shards_.push_back(std::make_unique<Shard>(i, config_, *mesh_, stats_));
+    shards_.push_back(std::make_unique<Shard>(i, config_, listeners_, *mesh_, stats_));
     std::promise<Shard::StartResult> p;
     ready.push_back(p.get_future());
     Shard* shard = shards_.back().get();
@@ -85,6 +93,16 @@ bool Broker::start() {
     shards_.clear();
   }
   return ok;
+}
+
+void Broker::reload_tls() {
+  for (auto& l : listeners_) {
+    if (!l->config.uses_tls()) continue;
+    if (auto r = l->reload_tls(); !r)
+      log_error("TLS reload failed, keeping the old certificate: {}", r.error());
+    else
+      log_info("reloaded TLS certificate for {}", listener_url(l->config));
+  }
 }
 
 void Broker::stop() {

@@ -10,6 +10,7 @@
 
 #include "broker/broker_stats.hpp"
 #include "broker/config.hpp"
+#include "broker/listener.hpp"
 #include "broker/shard_mesh.hpp"
 
 namespace shardmq::broker {
@@ -27,6 +28,8 @@ class Broker {
   bool start();
   // Asks every shard to close its clients and stop; returns when all threads joined.
   void stop();
+  // SIGHUP: re-reads TLS certificates; existing connections keep theirs.
+  void reload_tls();
 
   unsigned shard_count() const { return static_cast<unsigned>(shards_.size()); }
   // Bound ports, in listener order (useful with port 0).
@@ -35,6 +38,7 @@ class Broker {
  private:
   Config config_;
   std::unique_ptr<ShardMesh> mesh_;
+  std::vector<std::unique_ptr<ListenerRuntime>> listeners_;
   BrokerStats stats_;
   std::vector<std::unique_ptr<Shard>> shards_;
   std::vector<std::thread> threads_;

@@ -18,6 +18,7 @@ CommandLine parse_command_line(int argc, char** argv) {
   double connect_timeout = -1, sys_interval = -1;
   long long max_packet = -1;
   bool version = false, print_default = false;
+  std::string tls_cert, tls_key, tls_ca, tls_client_cert;
 
   app.add_option("-c,--config", config_file, "TOML configuration file")->check(CLI::ExistingFile);
   app.add_option("-l,--listen", listen,
@@ -36,6 +37,15 @@ CommandLine parse_command_line(int argc, char** argv) {
       ->check(CLI::Range(16LL, 268435455LL));
   app.add_option("--sys-interval", sys_interval, "Seconds between $SYS publishes (0: off)")
       ->check(CLI::Range(0.0, 86400.0));
+  app.add_option("--tls-cert", tls_cert, "PEM certificate chain for mqtts:// and wss:// listeners")
+      ->check(CLI::ExistingFile);
+  app.add_option("--tls-key", tls_key, "PEM private key for mqtts:// and wss:// listeners")
+      ->check(CLI::ExistingFile);
+  app.add_option("--tls-ca", tls_ca, "PEM CA bundle that signs client certificates")
+      ->check(CLI::ExistingFile);
+  app.add_option("--tls-client-cert", tls_client_cert,
+                 "Client certificates: none, optional, required")
+      ->check(CLI::IsMember({"none", "optional", "required"}));
   app.add_flag("--print-default-config", print_default, "Print the embedded configuration");
   app.add_flag("-V,--version", version, "Print the version");
 
@@ -83,6 +93,19 @@ CommandLine parse_command_line(int argc, char** argv) {
         return out;
       }
       c.listeners.push_back(*l);
+    }
+  }
+  for (ListenerConfig& l : c.listeners) {
+    if (!l.uses_tls()) continue;
+    if (!tls_cert.empty()) l.tls.cert_file = tls_cert;
+    if (!tls_key.empty()) l.tls.key_file = tls_key;
+    if (!tls_ca.empty()) l.tls.ca_file = tls_ca;
+    if (!tls_client_cert.empty())
+      l.tls.client_cert = *io::parse_client_cert_policy(tls_client_cert);
+    if (l.tls.cert_file.empty() || l.tls.key_file.empty()) {
+      fail("listener " + listener_url(l) +
+           " needs --tls-cert and --tls-key (or cert/key in the config file)");
+      return out;
     }
   }
   if (shards >= 0) c.shards = static_cast<unsigned>(shards);

@@ -142,7 +142,9 @@ void read_listeners(Reader& r, const toml::node& n, Config& c) {
       r.fail(item, "each [[listener]] must be a table");
       return;
     }
-    r.only(*t, "listener", {"url", "max_connections"});
+    r.only(*t, "listener",
+           {"url", "max_connections", "cert", "key", "ca", "tls_min_version", "ciphers",
+            "ciphersuites", "client_cert", "origins", "proxy_protocol"});
     const std::string* url = r.string(*t, "listener", "url");
     if (!url) {
       if (!r.failed) r.fail(item, "[[listener]] needs a url, e.g. url = \"mqtt://0.0.0.0:1883\"");
@@ -154,6 +156,46 @@ void read_listeners(Reader& r, const toml::node& n, Config& c) {
       return;
     }
     r.integer(*t, "listener", "max_connections", l->max_connections);
+    if (auto* v = r.string(*t, "listener", "cert")) l->tls.cert_file = *v;
+    if (auto* v = r.string(*t, "listener", "key")) l->tls.key_file = *v;
+    if (auto* v = r.string(*t, "listener", "ca")) l->tls.ca_file = *v;
+    if (auto* v = r.string(*t, "listener", "ciphers")) l->tls.ciphers = *v;
+    if (auto* v = r.string(*t, "listener", "ciphersuites")) l->tls.ciphersuites = *v;
+    if (auto* v = r.string(*t, "listener", "tls_min_version")) {
+      if (*v != "1.2" && *v != "1.3")
+        r.fail(*t->get("tls_min_version"), "listener.tls_min_version must be \"1.2\" or \"1.3\"");
+      l->tls.min_version = *v;
+    }
+    if (auto* v = r.string(*t, "listener", "client_cert")) {
+      auto p = io::parse_client_cert_policy(*v);
+      if (!p)
+        r.fail(*t->get("client_cert"), "listener.client_cert: " + p.error());
+      else
+        l->tls.client_cert = *p;
+    }
+    if (const toml::node* o = t->get("origins")) {
+      const toml::array* a = o->as_array();
+      if (!a)
+        r.fail(*o, "listener.origins must be an array of strings");
+      else
+        for (const toml::node& e : *a) {
+          if (!e.is_string())
+            r.fail(e, "listener.origins must be an array of strings");
+          else
+            l->origins.push_back(e.as_string()->get());
+        }
+    }
+    if (const toml::node* pp = t->get("proxy_protocol")) {
+      if (!pp->is_boolean())
+        r.fail(*pp, "listener.proxy_protocol must be true or false");
+      else
+        l->proxy_protocol = pp->as_boolean()->get();
+    }
+    if (r.failed) return;
+    if (l->uses_tls() && (l->tls.cert_file.empty() || l->tls.key_file.empty())) {
+      r.fail(item, fmt::format("listener {} needs cert and key", *url));
+      return;
+    }
     c.listeners.push_back(*l);
   }
 }

@@ -10,6 +10,7 @@
 #include "broker/log.hpp"
 #include "core/result.hpp"
 #include "io/loop.hpp"
+#include "io/tls_context.hpp"
 
 namespace shardmq::broker {
 
@@ -21,6 +22,12 @@ struct ListenerConfig {
   std::uint16_t port = 1883;
   std::string path;                   // WebSocket path (ws/wss)
   std::uint32_t max_connections = 0;  // 0: unlimited
+  io::TlsOptions tls;                 // mqtts and wss
+  std::vector<std::string> origins;   // ws/wss Origin allow-list; empty: any
+  bool proxy_protocol = false;        // expect a PROXY v1/v2 header first
+
+  bool uses_tls() const { return kind == ListenerKind::mqtts || kind == ListenerKind::wss; }
+  bool uses_websocket() const { return kind == ListenerKind::ws || kind == ListenerKind::wss; }
 };
 
 struct Config {

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include "broker/published_message.hpp"
 #include "core/mqtt_types.hpp"
 #include "io/loop.hpp"
+#include "io/stream_layer.hpp"
 #include "io/timer_wheel.hpp"
 
 namespace shardmq::broker {
@@ -43,6 +45,10 @@ struct Connection {
   std::uint32_t max_packet_out = 0;  // client's Maximum Packet Size (MQTT 5), 0: none
   std::uint64_t last_rx_tick = 0;    // touched on every packet; checked when the timer fires
   io::TimerNode timer;               // connect timeout, then keepalive deadline
+
+  // TLS / WebSocket / PROXY: what sits between the socket and MQTT (null for plain TCP).
+  std::unique_ptr<io::StreamLayer> layer;
+  ByteBlock layer_wire;  // bytes the layer must send (handshake, pong) ahead of new output
 
   ByteBlock rx_tail;  // bytes received but not yet handled (a partial packet, or a pause)
   OutBuffer out;

@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
@@ -28,7 +29,8 @@ int main(int argc, char** argv) {
   log_info("shardmq {} ready with {} shard(s)", SHARDMQ_VERSION, broker.shard_count());
 
   int sig = 0;
-  sigwait(&stop_signals, &sig);
+  while (sigwait(&stop_signals, &sig) == 0 && sig == SIGHUP)
+    broker.reload_tls();
   log_info("received {}, closing clients", sig == SIGINT ? "SIGINT" : "SIGTERM");
   broker.stop();
   log_info("stopped");

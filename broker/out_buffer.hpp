@@ -24,6 +24,8 @@ class OutBuffer {
   std::size_t queued() const { return sending_.size() - sent_ + pending_.size(); }
   bool in_flight() const { return in_flight_; }
   bool has_pending() const { return !pending_.empty(); }
+  // Nothing on the wire: no send in flight and no unsent remainder of one.
+  bool idle() const { return !in_flight_ && sent_ == sending_.size(); }
 
   ByteBlock& pending() { return pending_; }
 

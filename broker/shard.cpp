@@ -53,9 +53,12 @@ void release_envelope(const ShardEnvelope& e) {
 }
 }  // namespace
 
-Shard::Shard(unsigned id, const Config& config, ShardMesh& mesh, BrokerStats& stats)
+Shard::Shard(unsigned id, const Config& config,
+             const std::vector<std::unique_ptr<ListenerRuntime>>& listeners, ShardMesh& mesh,
+             BrokerStats& stats)
     : id_(id),
       config_(config),
+      listeners_(listeners),
       mesh_(mesh),
       stats_(stats),
       counters_(stats.shards[id]),
@@ -101,10 +104,6 @@ void Shard::run(std::promise<StartResult> ready, std::shared_future<bool> go) {
   r.fallback_reason = why;
   for (std::size_t i = 0; i < config_.listeners.size(); ++i) {
     const ListenerConfig& l = config_.listeners[i];
-    if (l.kind != ListenerKind::mqtt) {
-      r.error = "listener " + listener_url(l) + ": only mqtt:// listeners are supported so far";
-      break;
-    }
     int port = loop_->listen(l.host, l.port, static_cast<std::uint32_t>(i), io::ListenerOptions{});
     if (port < 0) {
       r.error = "cannot listen on " + listener_url(l) + ": " + std::strerror(-port);
@@ -122,8 +121,8 @@ void Shard::run(std::promise<StartResult> ready, std::shared_future<bool> go) {
   loop_->set_tick_interval(kTickMs);
   if (id_ == 0 && config_.sys_interval_s) publish_sys_topics();
   loop_->run(*this);
-  // Sockets are closed; what they owned was freed in on_closed.
-  loop_.reset();
+  // Sockets are closed; what they owned was freed in on_closed. The loop itself stays
+  // until every shard has stopped: others may still wake it (ShardMesh::notify).
 }
 
 void Shard::request_stop() {
@@ -138,7 +137,7 @@ Connection* Shard::connection_by_serial(std::uint32_t serial) {
 
 // ---- loop callbacks ----
 
-void Shard::on_accept(std::uint32_t, io::SocketId socket, const io::PeerAddress&) {
+void Shard::on_accept(std::uint32_t listener, io::SocketId socket, const io::PeerAddress&) {
   if (shutting_down_ || (config_.max_connections &&
                          connections_.size() * mesh_.shards() >= config_.max_connections)) {
     loop_->close(socket);
@@ -149,6 +148,7 @@ void Shard::on_accept(std::uint32_t, io::SocketId socket, const io::PeerAddress&
   c->serial = next_serial_++;
   if (c->serial == 0) c->serial = next_serial_++;
   c->last_rx_tick = tick_;
+  if (listener < listeners_.size()) c->layer = listeners_[listener]->make_layers();
   connections_.emplace(c->serial, c);
   loop_->start(socket, c);
   timers_.schedule(c->timer, tick_ + ms_to_ticks(config_.connect_timeout_ms));
@@ -159,6 +159,28 @@ void Shard::on_data(void* ctx, std::span<const std::byte> data) {
   if (c.state == Connection::State::closing) return;
   ShardCounters::bump(counters_.bytes_received, data.size());
   c.last_rx_tick = tick_;
+  if (c.layer) {
+    layer_app_.clear();
+    bool ok = c.layer->on_wire_data(data, layer_app_, c.layer_wire);
+    if (!c.layer_wire.empty()) schedule_flush(c);
+    if (!layer_app_.empty()) {
+      // What arrived before a close or an error still counts (PUBLISH then close_notify).
+      ByteBlock app;  // consume() may reach another connection's layer: own the bytes
+      app.swap(layer_app_);
+      if (c.home_paused)
+        c.rx_tail.append(app.data(), app.size());
+      else
+        consume(c, {app.data(), app.size()});
+      app.clear();
+      if (layer_app_.capacity() == 0) layer_app_.swap(app);  // keep the buffer for next time
+    }
+    if (!ok && c.state != Connection::State::closing) {
+      bool bye = c.layer->error().starts_with("closed by peer");
+      if (!bye) log_info("closing a connection: {}", c.layer->error());
+      close_connection(c, CloseKind::graceful);
+    }
+    return;
+  }
   if (c.home_paused) {
     c.rx_tail.append(data.data(), data.size());  // the loop may deliver a little after pause
     return;
@@ -169,6 +191,7 @@ void Shard::on_data(void* ctx, std::span<const std::byte> data) {
 void Shard::on_sent(void* ctx, std::size_t bytes) {
   auto& c = *static_cast<Connection*>(ctx);
   c.out.complete_send(bytes);
+  if (!c.layer_wire.empty()) schedule_flush(c);
   if (c.session_attached && c.home == id_ && c.session->in_stream_list &&
       c.state == Connection::State::connected) {
     std::erase(streaming_sessions_, c.session);
@@ -305,10 +328,28 @@ void Shard::schedule_flush(Connection& c) {
 
 void Shard::flush(Connection& c) {
   if (c.peer_closed) return;
+  if (c.layer && c.out.idle()) {
+    // Pending holds MQTT bytes: turn them into the layer's wire form after what the layer
+    // itself has to say (handshake records come before application records). Only when
+    // nothing is on the wire, so pending never mixes the two.
+    if (!flush_layer_output(c)) return;
+    c.out.pending().swap(c.layer_wire);
+  }
   auto region = c.out.begin_send();
   if (region.empty()) return;
   iovec iov{const_cast<std::byte*>(region.data()), region.size()};
   loop_->send(c.socket, &iov, 1);
+}
+
+// Encodes the connection's pending MQTT bytes through its layer onto the end of layer_wire.
+bool Shard::flush_layer_output(Connection& c) {
+  if (!c.out.has_pending()) return true;
+  ByteBlock app;
+  app.swap(c.out.pending());
+  if (c.layer->on_app_data({app.data(), app.size()}, c.layer_wire)) return true;
+  log_info("closing: {}", c.layer->error());
+  close_connection(c, CloseKind::abrupt);
+  return false;
 }
 
 void Shard::update_receive_pause(Connection& c) {
@@ -336,7 +377,12 @@ void Shard::close_connection(Connection& c, CloseKind kind) {
   }
   detach_from_session(c);
   c.rx_tail.release();
-  if (kind == CloseKind::graceful && !c.peer_closed && c.out.queued() > 0) {
+  if (c.layer && kind == CloseKind::graceful && !c.peer_closed) {
+    flush_layer_output(c);
+    c.layer->close(c.layer_wire);
+  }
+  if (kind == CloseKind::graceful && !c.peer_closed &&
+      (c.out.queued() > 0 || !c.layer_wire.empty())) {
     c.close_when_flushed = true;  // say goodbye (CONNACK/DISCONNECT) first
     schedule_flush(c);
     return;

@@ -22,6 +22,7 @@
 #include "broker/broker_stats.hpp"
 #include "broker/config.hpp"
 #include "broker/connection.hpp"
+#include "broker/listener.hpp"
 #include "broker/published_message.hpp"
 #include "broker/retained_message.hpp"
 #include "broker/session.hpp"
@@ -46,7 +47,9 @@ class Shard final : public io::LoopHandler {
     std::string fallback_reason;
   };
 
-  Shard(unsigned id, const Config& config, ShardMesh& mesh, BrokerStats& stats);
+  Shard(unsigned id, const Config& config,
+        const std::vector<std::unique_ptr<ListenerRuntime>>& listeners, ShardMesh& mesh,
+        BrokerStats& stats);
   ~Shard() override;
 
   // The shard thread's body: builds the loop and listeners, reports through `ready`,
@@ -72,6 +75,7 @@ class Shard final : public io::LoopHandler {
   void close_connection(Connection& c, CloseKind kind);
   void schedule_flush(Connection& c);
   void flush(Connection& c);
+  bool flush_layer_output(Connection& c);
   void begin_shutdown();
   void maybe_finish_shutdown();
   void on_timer(Connection& c);
@@ -142,6 +146,7 @@ class Shard final : public io::LoopHandler {
 
   unsigned id_;
   const Config& config_;
+  const std::vector<std::unique_ptr<ListenerRuntime>>& listeners_;
   ShardMesh& mesh_;
   BrokerStats& stats_;
   ShardCounters& counters_;
@@ -212,7 +217,9 @@ class Shard final : public io::LoopHandler {
   };
   std::vector<Target> targets_;
   std::uint64_t match_stamp_ = 0;
-  core::Packet scratch_packet_;  // the packet being handled; views into the receive buffer
+  core::Packet scratch_packet_;
+  ByteBlock layer_app_;  // plaintext out of a connection's TLS/WebSocket layer  // the packet being
+                         // handled; views into the receive buffer
 };
 
 }  // namespace shardmq::broker

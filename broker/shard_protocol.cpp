@@ -18,6 +18,11 @@ using core::ReasonCode;
 
 void Shard::consume(Connection& c, std::span<const std::byte> data) {
   const std::uint32_t max = config_.max_packet_size;
+  // Before CONNECT only a CONNECT may start: refuse anything else at its first byte
+  // rather than waiting for the length it claims (an HTTP request, TLS to a plain port).
+  if (c.state == Connection::State::awaiting_connect && c.rx_tail.empty() && !data.empty() &&
+      data[0] != std::byte{0x10})
+    return protocol_error(c, ReasonCode::ProtocolError, "first packet is not CONNECT");
   // Finish the packet whose start arrived earlier, taking only the bytes it needs.
   while (!c.rx_tail.empty() && !data.empty()) {
     auto frame = core::peek_frame({c.rx_tail.data(), c.rx_tail.size()}, max);
