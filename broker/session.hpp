@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "broker/lazy_deque.hpp"
 #include "broker/published_message.hpp"
 #include "broker/retained_message.hpp"
 #include "broker/shard_envelope.hpp"
@@ -57,12 +58,12 @@ struct Session {
   AttachRequest pending;
 
   std::vector<SubscriptionRecord> subscriptions;
-  std::deque<OutgoingMessage> inflight;  // sent, not yet acknowledged, in send order
-  std::deque<OutgoingMessage> queue;     // waiting for the window or the client
+  LazyDeque<OutgoingMessage> inflight;  // sent, not yet acknowledged, in send order
+  LazyDeque<OutgoingMessage> queue;     // waiting for the window or the client
   std::uint64_t queued_bytes = 0;
   std::uint16_t next_packet_id = 0;
   std::vector<std::uint16_t> qos2_awaiting_rel;  // stored while no connection holds them
-  std::deque<RetainedStream> retained_streams;
+  LazyDeque<RetainedStream> retained_streams;
   bool in_stream_list = false;
   bool congested = false;                // queue above the high-water mark, client still acking
   std::uint64_t last_progress_tick = 0;  // last acknowledgement from the client
