@@ -41,6 +41,7 @@ struct Connection {
   bool close_when_flushed = false;
   bool session_attached = false;  // the home shard counts this connection as the session's
   std::uint16_t keepalive_s = 0;
+  std::uint16_t listener = 0;        // index into the configured listeners
   std::uint16_t home = 0;            // the session's home shard
   std::uint32_t max_packet_out = 0;  // client's Maximum Packet Size (MQTT 5), 0: none
   std::uint64_t last_rx_tick = 0;    // touched on every packet; checked when the timer fires

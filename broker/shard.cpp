@@ -138,8 +138,16 @@ Connection* Shard::connection_by_serial(std::uint32_t serial) {
 // ---- loop callbacks ----
 
 void Shard::on_accept(std::uint32_t listener, io::SocketId socket, const io::PeerAddress&) {
-  if (shutting_down_ || (config_.max_connections &&
-                         connections_.size() * mesh_.shards() >= config_.max_connections)) {
+  // Limits are per broker and per listener; each shard takes its share of them.
+  if (listener_connections_.size() < listeners_.size())
+    listener_connections_.resize(listeners_.size());
+  std::uint32_t listener_max =
+      listener < listeners_.size() ? listeners_[listener]->config.max_connections : 0;
+  if (shutting_down_ ||
+      (config_.max_connections &&
+       connections_.size() * mesh_.shards() >= config_.max_connections) ||
+      (listener_max &&
+       std::size_t(listener_connections_[listener]) * mesh_.shards() >= listener_max)) {
     loop_->close(socket);
     return;
   }
@@ -148,7 +156,11 @@ void Shard::on_accept(std::uint32_t listener, io::SocketId socket, const io::Pee
   c->serial = next_serial_++;
   if (c->serial == 0) c->serial = next_serial_++;
   c->last_rx_tick = tick_;
-  if (listener < listeners_.size()) c->layer = listeners_[listener]->make_layers();
+  c->listener = static_cast<std::uint16_t>(listener);
+  if (listener < listeners_.size()) {
+    c->layer = listeners_[listener]->make_layers();
+    ++listener_connections_[listener];
+  }
   connections_.emplace(c->serial, c);
   loop_->start(socket, c);
   timers_.schedule(c->timer, tick_ + ms_to_ticks(config_.connect_timeout_ms));
@@ -226,6 +238,7 @@ void Shard::on_closed(void* ctx) {
   std::erase_if(paused_publishers_, [c](const auto& p) { return p.first == c; });
   if (c->in_held_list) std::erase(held_ack_connections_, c);
   connections_.erase(c->serial);
+  if (c->listener < listener_connections_.size()) --listener_connections_[c->listener];
   c->out.release_all();
   if (c->will) c->will->release();
   connection_slab_.destroy(c);

@@ -160,6 +160,7 @@ class Shard final : public io::LoopHandler {
   std::unordered_map<std::uint32_t, Connection*> connections_;  // by serial
   std::uint32_t next_serial_ = 1;
   std::vector<Connection*> flush_list_;
+  std::vector<std::uint32_t> listener_connections_;  // open connections per listener
 
   // Sessions whose client identifier hashes to this shard.
   std::unordered_map<std::string, Session*> sessions_;
