@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -54,8 +55,7 @@ struct Session {
   std::uint32_t expiry_s = 0;  // kept after disconnect when > 0 (3.1.1: clean session = 0)
 
   // A new connection waiting for the old one to be closed (takeover).
-  bool attach_pending = false;
-  AttachRequest pending;
+  std::unique_ptr<AttachRequest> pending;
 
   std::vector<SubscriptionRecord> subscriptions;
   LazyDeque<OutgoingMessage> inflight;  // sent, not yet acknowledged, in send order

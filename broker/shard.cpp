@@ -255,7 +255,7 @@ void Shard::on_tick() {
   timers_.advance(tick_, [this](io::TimerNode& n) { on_timer(*Connection::from_timer(&n)); });
   session_timers_.advance(tick_, [this](io::TimerNode& n) {
     Session* s = Session::from_timer(&n);
-    if (!s->online && !s->attach_pending) {
+    if (!s->online && !s->pending) {
       log_debug("session '{}' expired", s->client_id);
       destroy_session(s);
     }

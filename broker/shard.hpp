@@ -163,7 +163,8 @@ class Shard final : public io::LoopHandler {
   std::vector<std::uint32_t> listener_connections_;  // open connections per listener
 
   // Sessions whose client identifier hashes to this shard.
-  std::unordered_map<std::string, Session*> sessions_;
+  // Keyed by a view of Session::client_id (no second copy of every identifier).
+  std::unordered_map<std::string_view, Session*> sessions_;
   std::uint64_t next_session_serial_ = 1;
 
   // Subscriptions of this shard's sessions, and which filters the other shards have.

@@ -17,16 +17,14 @@ void Shard::session_attach(AttachRequest* req) {
   Session* s = it == sessions_.end() ? nullptr : it->second;
   if (s && s->online) {
     // Takeover: close the current connection, finish when it has let go of the session.
-    if (s->attach_pending) {
+    if (s->pending) {
       // Two new connections raced: the older waiting one loses.
       auto* lost = new AttachReply;
-      lost->connection = s->pending.connection;
+      lost->connection = s->pending->connection;
       send_to(lost->connection.shard, ShardEnvelope{ShardEnvelope::Kind::attached, 0,
                                                     static_cast<std::uint16_t>(id_), 0, lost});
     }
-    s->attach_pending = true;
-    s->pending = std::move(*req);
-    delete req;
+    s->pending.reset(req);
     log_info("client '{}' connected again: taking the session over", s->client_id);
     send_to(s->connection.shard,
             ShardEnvelope{ShardEnvelope::Kind::kick, 0, static_cast<std::uint16_t>(id_), 0, nullptr,
@@ -48,7 +46,7 @@ void Shard::finish_attach(Session* s, AttachRequest& req) {
     s = new Session;
     s->client_id = req.client_id;
     s->id = (std::uint64_t(id_) << 48) | next_session_serial_++;
-    sessions_.emplace(s->client_id, s);
+    sessions_.emplace(std::string_view(s->client_id), s);
   }
   session_timers_.cancel(s->expiry_timer);
   s->online = true;
@@ -84,10 +82,9 @@ void Shard::session_detach(DetachNotice* n) {
   s->qos2_awaiting_rel = std::move(n->qos2_awaiting_rel);
   s->retained_streams.clear();  // sent again on the next SUBSCRIBE, not queued
   delete n;
-  if (s->attach_pending) {
-    s->attach_pending = false;
-    AttachRequest req = std::move(s->pending);
-    finish_attach(s, req);
+  if (s->pending) {
+    std::unique_ptr<AttachRequest> req = std::move(s->pending);
+    finish_attach(s, *req);
   } else if (s->expiry_s == 0) {
     destroy_session(s);
   } else if (s->expiry_s != 0xFFFFFFFFu) {
