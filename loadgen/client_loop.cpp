@@ -9,7 +9,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/ssl.h>
+
 #include <array>
+#include <cstdio>
 #include <cstdlib>
 
 #include "loadgen/clock.hpp"
@@ -23,16 +26,22 @@ constexpr int kMaxEvents = 512;
 constexpr int kReadsPerEvent = 4;
 }  // namespace
 
-ClientLoop::ClientLoop(std::uint32_t clients, LoopHandler& handler, sockaddr_in server)
-    : clients_(clients), handler_(handler), server_(server), read_buf_(kReadBuffer) {
+ClientLoop::ClientLoop(std::uint32_t clients, LoopHandler& handler, sockaddr_in server,
+                       const TlsClientContext* tls)
+    : clients_(clients), handler_(handler), server_(server), tls_(tls), read_buf_(kReadBuffer) {
   epfd_ = epoll_create1(EPOLL_CLOEXEC);
   if (epfd_ < 0) std::abort();
   dirty_.reserve(clients);
   flushing_.reserve(clients);
+  if (tls_) {
+    reread_.reserve(clients);
+    rereading_.reserve(clients);
+  }
 }
 
 ClientLoop::~ClientLoop() {
   for (auto& c : clients_) {
+    if (c.ssl) SSL_free(c.ssl);
     if (c.fd >= 0) ::close(c.fd);
   }
   ::close(epfd_);
@@ -84,6 +93,11 @@ void ClientLoop::close(std::uint32_t i, CloseReason why) {
   MqttClient& c = clients_[i];
   if (c.fd < 0) return;
   epoll_ctl(epfd_, EPOLL_CTL_DEL, c.fd, nullptr);
+  if (c.ssl) {
+    tls_close(c.ssl);
+    c.ssl = nullptr;
+    c.tls_read_blocked = false;
+  }
   ::close(c.fd);
   c.fd = -1;
   c.state = ClientState::Closed;
@@ -118,10 +132,19 @@ void ClientLoop::arm_write(std::uint32_t i, bool on) {
 
 void ClientLoop::run_once(int timeout_ms) {
   std::array<epoll_event, kMaxEvents> events;
-  int n = epoll_wait(epfd_, events.data(), kMaxEvents, dirty_.empty() ? timeout_ms : 0);
+  const bool busy = !dirty_.empty() || !reread_.empty();
+  int n = epoll_wait(epfd_, events.data(), kMaxEvents, busy ? 0 : timeout_ms);
   for (int k = 0; k < n; ++k) {
     on_event(static_cast<std::uint32_t>(events[static_cast<std::size_t>(k)].data.u64),
              events[static_cast<std::size_t>(k)].events);
+  }
+  if (!reread_.empty()) {
+    rereading_.swap(reread_);
+    for (std::uint32_t i : rereading_) {
+      clients_[i].rereading = false;
+      if (clients_[i].fd >= 0 && clients_[i].state != ClientState::TlsHandshake) read_from(i);
+    }
+    rereading_.clear();
   }
   // Clients dirtied while flushing (on_drain refills) are written next iteration.
   flushing_.swap(dirty_);
@@ -139,7 +162,12 @@ void ClientLoop::on_event(std::uint32_t i, std::uint32_t events) {
     finish_connect(i);
     return;
   }
-  if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) read_from(i);
+  if (c.state == ClientState::TlsHandshake) {
+    handshake(i);
+    return;
+  }
+  if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) || (c.tls_read_blocked && (events & EPOLLOUT)))
+    read_from(i);
   if (c.fd >= 0 && (events & EPOLLOUT)) flush(i);
 }
 
@@ -152,14 +180,62 @@ void ClientLoop::finish_connect(std::uint32_t i) {
     close(i, CloseReason::ConnectFailed);
     return;
   }
-  c.state = ClientState::AwaitConnack;
+  if (!tls_) {
+    connected(i);
+    return;
+  }
+  c.ssl = tls_->attach(c.fd);
+  if (!c.ssl) {
+    tls_failed(i, CloseReason::ConnectFailed);
+    return;
+  }
+  c.state = ClientState::TlsHandshake;
+  handshake(i);
+}
+
+void ClientLoop::connected(std::uint32_t i) {
+  clients_[i].state = ClientState::AwaitConnack;
   arm_write(i, false);
   handler_.on_tcp_connected(i);
   mark_dirty(i);
 }
 
+void ClientLoop::handshake(std::uint32_t i) {
+  switch (tls_handshake(clients_[i].ssl)) {
+    case TlsStep::Done:
+      connected(i);
+      break;
+    case TlsStep::WantRead:
+      arm_write(i, false);
+      break;
+    case TlsStep::WantWrite:
+      arm_write(i, true);
+      break;
+    case TlsStep::Closed:
+    case TlsStep::Failed:
+      tls_failed(i, CloseReason::ConnectFailed);
+      break;
+  }
+}
+
+void ClientLoop::tls_failed(std::uint32_t i, CloseReason why) {
+  MqttClient& c = clients_[i];
+  // Reads (and so empties) OpenSSL's error queue, which the next SSL_get_error relies on.
+  std::string text = tls_error_text(c.ssl);
+  if (!tls_error_reported_) {
+    tls_error_reported_ = true;
+    const char* when = c.state == ClientState::TlsHandshake ? "handshake" : "session";
+    std::fprintf(stderr, "shardmq-load: TLS %s failed: %s\n", when, text.c_str());
+  }
+  close(i, why);
+}
+
 void ClientLoop::read_from(std::uint32_t i) {
   MqttClient& c = clients_[i];
+  if (c.ssl) {
+    read_tls(i);
+    return;
+  }
   for (int round = 0; round < kReadsPerEvent && c.fd >= 0; ++round) {
     ssize_t n = ::read(c.fd, read_buf_.data(), read_buf_.size());
     if (n == 0) {
@@ -171,19 +247,64 @@ void ClientLoop::read_from(std::uint32_t i) {
       close(i, CloseReason::PeerClosed);
       return;
     }
-    bool keep = true;
-    auto err =
-        c.decoder.feed(std::span<const std::byte>(read_buf_.data(), static_cast<std::size_t>(n)),
-                       [&](const core::Packet& p) {
-                         if (keep) keep = dispatch(i, p);
-                       });
-    if (!keep) return;  // dispatch closed it
-    if (err != core::DecodeError::Ok) {
-      close(i, CloseReason::ProtocolError);
-      return;
-    }
+    if (!decode(i, static_cast<std::size_t>(n))) return;
     if (static_cast<std::size_t>(n) < read_buf_.size()) return;
   }
+}
+
+void ClientLoop::read_tls(std::uint32_t i) {
+  MqttClient& c = clients_[i];
+  c.tls_read_blocked = false;
+  for (int round = 0; round < kReadsPerEvent && c.fd >= 0; ++round) {
+    // Gather records until the buffer is full or the socket is empty, then decode once.
+    std::size_t filled = 0;
+    TlsStep step = TlsStep::Done;
+    while (filled < read_buf_.size()) {
+      TlsIo r = tls_read(c.ssl, std::span<std::byte>(read_buf_).subspan(filled));
+      if (r.step != TlsStep::Done) {
+        step = r.step;
+        break;
+      }
+      filled += r.bytes;
+    }
+    if (filled > 0 && !decode(i, filled)) return;
+    switch (step) {
+      case TlsStep::Done:  // buffer full: another round
+        break;
+      case TlsStep::WantRead:
+        return;
+      case TlsStep::WantWrite:  // a post-handshake message must go out before more reads
+        c.tls_read_blocked = true;
+        arm_write(i, true);
+        return;
+      case TlsStep::Closed:
+        close(i, CloseReason::PeerClosed);
+        return;
+      case TlsStep::Failed:
+        tls_failed(i, CloseReason::PeerClosed);
+        return;
+    }
+  }
+  // Round limit hit: read-ahead may have left bytes in OpenSSL that epoll will not report.
+  if (c.fd >= 0 && !c.rereading && SSL_has_pending(c.ssl)) {
+    c.rereading = true;
+    reread_.push_back(i);
+  }
+}
+
+bool ClientLoop::decode(std::uint32_t i, std::size_t n) {
+  MqttClient& c = clients_[i];
+  bool keep = true;
+  auto err =
+      c.decoder.feed(std::span<const std::byte>(read_buf_.data(), n), [&](const core::Packet& p) {
+        if (keep) keep = dispatch(i, p);
+      });
+  if (!keep) return false;  // dispatch closed it
+  if (err != core::DecodeError::Ok) {
+    close(i, CloseReason::ProtocolError);
+    return false;
+  }
+  return true;
 }
 
 bool ClientLoop::dispatch(std::uint32_t i, const core::Packet& p) {
@@ -246,7 +367,11 @@ bool ClientLoop::dispatch(std::uint32_t i, const core::Packet& p) {
 
 void ClientLoop::flush(std::uint32_t i) {
   MqttClient& c = clients_[i];
-  if (c.fd < 0) return;
+  if (c.fd < 0 || c.state == ClientState::TlsHandshake) return;
+  if (c.ssl) {
+    flush_tls(i);
+    return;
+  }
   while (c.out.pending() > 0) {
     auto d = c.out.data();
     ssize_t n = ::send(c.fd, d.data(), d.size(), MSG_NOSIGNAL);
@@ -260,6 +385,28 @@ void ClientLoop::flush(std::uint32_t i) {
     c.last_send_ns = now_ns();
   }
   arm_write(i, c.out.pending() > 0);
+  if (c.wants_drain && c.state == ClientState::Active) handler_.on_drain(i);
+}
+
+void ClientLoop::flush_tls(std::uint32_t i) {
+  MqttClient& c = clients_[i];
+  // One SSL_write pass per iteration: each call seals up to one record of the batch.
+  while (c.out.pending() > 0) {
+    TlsIo r = tls_write(c.ssl, c.out.data());
+    if (r.step == TlsStep::Done) {
+      c.out.consume(r.bytes);
+      c.last_send_ns = now_ns();
+      continue;
+    }
+    if (r.step == TlsStep::WantWrite || r.step == TlsStep::WantRead) break;
+    if (r.step == TlsStep::Closed) {
+      close(i, CloseReason::PeerClosed);
+    } else {
+      tls_failed(i, CloseReason::PeerClosed);
+    }
+    return;
+  }
+  arm_write(i, c.out.pending() > 0 || c.tls_read_blocked);
   if (c.wants_drain && c.state == ClientState::Active) handler_.on_drain(i);
 }
 

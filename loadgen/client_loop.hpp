@@ -2,7 +2,9 @@
 // into one per-loop buffer and are decoded in place; writes are batched: encoders only
 // append to a client's OutBuffer and mark it dirty, and the loop writes each dirty client
 // once per iteration. Protocol chores (acks, CONNACK/SUBACK checks) are done here; the
-// scenario sees events through LoopHandler.
+// scenario sees events through LoopHandler. With a TlsClientContext every socket carries
+// TLS: the handshake runs between TCP connect and CONNECT, reads gather records into the same
+// buffer, and the once-per-iteration write is one SSL_write pass over the client's bytes.
 #pragma once
 
 #include <netinet/in.h>
@@ -13,11 +15,12 @@
 
 #include "core/packets.hpp"
 #include "loadgen/mqtt_client.hpp"
+#include "loadgen/tls_client.hpp"
 
 namespace shardmq::loadgen {
 
 enum class CloseReason : std::uint8_t {
-  ConnectFailed,  // TCP connect refused, reset or failed
+  ConnectFailed,  // TCP connect refused, reset or failed, or the TLS handshake failed
   Refused,        // CONNACK or SUBACK carried a failure code
   PeerClosed,     // the broker closed (or reset) an established connection
   ProtocolError,  // the broker sent bytes we could not decode
@@ -41,7 +44,9 @@ class LoopHandler {
 
 class ClientLoop {
  public:
-  ClientLoop(std::uint32_t clients, LoopHandler& handler, sockaddr_in server);
+  // tls: nullptr for plain TCP; else it must outlive the loop.
+  ClientLoop(std::uint32_t clients, LoopHandler& handler, sockaddr_in server,
+             const TlsClientContext* tls = nullptr);
   ~ClientLoop();
   ClientLoop(const ClientLoop&) = delete;
   ClientLoop& operator=(const ClientLoop&) = delete;
@@ -66,7 +71,13 @@ class ClientLoop {
  private:
   void on_event(std::uint32_t i, std::uint32_t events);
   void finish_connect(std::uint32_t i);
+  void connected(std::uint32_t i);  // transport up: CONNECT goes out
+  void handshake(std::uint32_t i);
+  void tls_failed(std::uint32_t i, CloseReason why);
   void read_from(std::uint32_t i);
+  void read_tls(std::uint32_t i);
+  bool decode(std::uint32_t i, std::size_t n);  // read_buf_[0, n); false: closed
+  void flush_tls(std::uint32_t i);
   bool dispatch(std::uint32_t i, const core::Packet& p);  // false: close it
   void flush(std::uint32_t i);
   void arm_write(std::uint32_t i, bool on);
@@ -74,10 +85,15 @@ class ClientLoop {
   std::vector<MqttClient> clients_;
   LoopHandler& handler_;
   sockaddr_in server_;
+  const TlsClientContext* tls_;
+  bool tls_error_reported_ = false;  // the first TLS failure is printed, not every one
   int epfd_ = -1;
   std::uint32_t open_ = 0;
   std::vector<std::uint32_t> dirty_;
   std::vector<std::uint32_t> flushing_;
+  // TLS sessions that stopped reading with decrypted bytes buffered, which epoll cannot see.
+  std::vector<std::uint32_t> reread_;
+  std::vector<std::uint32_t> rereading_;
   std::vector<std::byte> read_buf_;
 };
 

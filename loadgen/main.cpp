@@ -11,7 +11,8 @@ namespace {
 
 void add_common(CLI::App* sub, Options& o) {
   sub->add_option("--host", o.host, "Broker address")->capture_default_str();
-  sub->add_option("--port", o.port, "Broker port")->capture_default_str();
+  sub->add_option("--port", o.port, "Broker port (0: 1883, or 8883 with --tls)")
+      ->capture_default_str();
   sub->add_option("--seconds", o.seconds, "Length of the measured window")
       ->check(CLI::Range(0.1, 86400.0))
       ->capture_default_str();
@@ -37,6 +38,10 @@ void add_common(CLI::App* sub, Options& o) {
   sub->add_option("--keepalive", o.keep_alive, "MQTT keep alive seconds (0: off)")
       ->capture_default_str();
   sub->add_option("--source", o.sources, "Source addresses to connect from (repeatable)");
+  sub->add_flag("--tls", o.tls, "MQTT over TLS");
+  sub->add_option("--cafile", o.cafile, "TLS: PEM CA file to verify the broker (default: system)")
+      ->check(CLI::ExistingFile);
+  sub->add_flag("--insecure", o.insecure, "TLS: do not verify the broker's certificate");
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 // so the message path allocates nothing.
 #pragma once
 
+#include <openssl/types.h>
+
 #include <cstdint>
 #include <span>
 #include <string_view>
@@ -17,6 +19,7 @@ namespace shardmq::loadgen {
 enum class ClientState : std::uint8_t {
   Idle,           // no socket yet
   TcpConnecting,  // non-blocking connect() in progress
+  TlsHandshake,   // --tls: TCP up, TLS handshake in progress
   AwaitConnack,   // CONNECT sent
   Active,         // CONNACK accepted
   Closed,
@@ -44,11 +47,14 @@ class MqttClient {
   }
 
   int fd = -1;
+  SSL* ssl = nullptr;  // --tls: the session over fd (owned by ClientLoop)
   ClientState state = ClientState::Idle;
   bool dirty = false;        // on the loop's flush list
   bool write_armed = false;  // EPOLLOUT requested
   bool wants_drain = false;  // call LoopHandler::on_drain after each flush
   bool subscribed = false;
+  bool tls_read_blocked = false;  // the last SSL_read wanted EPOLLOUT (key update reply)
+  bool rereading = false;         // on the loop's reread list (TLS bytes buffered in SSL)
   std::uint64_t last_send_ns = 0;
   OutBuffer out;
   core::StreamDecoder decoder;

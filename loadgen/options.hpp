@@ -9,8 +9,8 @@ namespace shardmq::loadgen {
 
 struct Options {
   std::string host = "127.0.0.1";
-  std::uint16_t port = 1883;
-  double seconds = 10;  // measured window; the whole run is bounded by run_bound_seconds()
+  std::uint16_t port = 0;  // 0: 1883, or 8883 with --tls
+  double seconds = 10;     // measured window; the whole run is bounded by run_bound_seconds()
   int qos = 0;
   std::size_t size = 64;  // payload bytes (at least 16: sequence number + timestamp)
   bool json = false;
@@ -29,6 +29,9 @@ struct Options {
   double drain = 2;                // after the window, seconds to wait for in-flight messages
   std::uint16_t keep_alive = 60;
   std::vector<std::string> sources;  // source addresses; empty = automatic (see README)
+  bool tls = false;                  // MQTT over TLS (client side, OpenSSL)
+  std::string cafile;                // PEM CA(s) to verify the broker with; empty = system store
+  bool insecure = false;             // TLS without verifying the broker's certificate
 };
 
 // Seconds allowed for setup: explicit, or enough to ramp `clients` at connect_rate, + 10.

@@ -16,13 +16,13 @@ constexpr int kIdleWaitMs = 1;
 }  // namespace
 
 ScenarioBase::ScenarioBase(const Options& o, const WorkerContext& ctx, std::uint32_t clients,
-                           const SourceAddresses& sources, sockaddr_in server)
+                           const RunSetup& setup)
     : opt_(o),
       ctx_(ctx),
       qos_(static_cast<core::QoS>(o.qos)),
       sub_topic_(clients),
-      loop_(clients, *this, server),
-      sources_(sources),
+      loop_(clients, *this, setup.server, setup.tls.get()),
+      sources_(setup.sources),
       ever_active_(clients, 0) {
   tally_.clients = clients;
 }

@@ -13,6 +13,7 @@
 #include "core/packets.hpp"
 #include "loadgen/client_loop.hpp"
 #include "loadgen/options.hpp"
+#include "loadgen/scenario_driver.hpp"
 #include "loadgen/source_addresses.hpp"
 #include "loadgen/tally.hpp"
 #include "loadgen/worker_pool.hpp"
@@ -24,7 +25,7 @@ inline constexpr std::size_t kPayloadHeader = 16;  // sequence + timestamp
 class ScenarioBase : public LoopHandler {
  public:
   ScenarioBase(const Options& o, const WorkerContext& ctx, std::uint32_t clients,
-               const SourceAddresses& sources, sockaddr_in server);
+               const RunSetup& setup);
   // Runs every phase; always returns within setup bound + seconds + drain (+ a little).
   Tally run();
 

@@ -45,7 +45,7 @@ std::optional<RunSetup> prepare_run(const Options& o, std::uint64_t total_client
     return std::nullopt;
   }
   s.server.sin_family = AF_INET;
-  s.server.sin_port = htons(o.port);
+  s.server.sin_port = htons(o.port ? o.port : (o.tls ? 8883 : 1883));
   s.server.sin_addr = *addr;
   if (o.size < 16) {
     fmt::print(stderr, "shardmq-load: --size must be at least 16 (sequence + timestamp)\n");
@@ -57,6 +57,18 @@ std::optional<RunSetup> prepare_run(const Options& o, std::uint64_t total_client
     return std::nullopt;
   }
   s.sources = std::move(*src);
+  if ((!o.cafile.empty() || o.insecure) && !o.tls) {
+    fmt::print(stderr, "shardmq-load: --cafile and --insecure need --tls\n");
+    return std::nullopt;
+  }
+  if (o.tls) {
+    std::string error;
+    s.tls = TlsClientContext::create(o, error);
+    if (!s.tls) {
+      fmt::print(stderr, "shardmq-load: TLS: {}\n", error);
+      return std::nullopt;
+    }
+  }
   unsigned cap = clients_per_process_cap();
   auto needed = static_cast<unsigned>((total_clients + cap - 1) / cap);
   s.procs = o.procs ? o.procs : std::max({1u, needed, min_procs});

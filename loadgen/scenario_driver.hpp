@@ -7,10 +7,12 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 
 #include "loadgen/options.hpp"
 #include "loadgen/report.hpp"
 #include "loadgen/source_addresses.hpp"
+#include "loadgen/tls_client.hpp"
 #include "loadgen/worker_pool.hpp"
 
 namespace shardmq::loadgen {
@@ -28,6 +30,8 @@ struct RunSetup {
   sockaddr_in server{};
   SourceAddresses sources;
   unsigned procs = 1;
+  // Set with --tls: made before the workers fork, so each process has exactly one.
+  std::shared_ptr<const TlsClientContext> tls;
 };
 
 // procs: from --procs, or the fewest that keep each worker under the open-file cap.

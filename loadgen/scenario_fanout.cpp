@@ -14,9 +14,8 @@ namespace {
 
 class FanOut final : public ScenarioBase {
  public:
-  FanOut(const Options& o, const WorkerContext& ctx, std::uint32_t clients,
-         const SourceAddresses& src, sockaddr_in server)
-      : ScenarioBase(o, ctx, clients, src, server),
+  FanOut(const Options& o, const WorkerContext& ctx, std::uint32_t clients, const RunSetup& setup)
+      : ScenarioBase(o, ctx, clients, setup),
         has_publisher_(ctx.index == 0),
         topic_(fmt::format("lg/{}/fan", ctx.run_id)),
         track_(clients) {
@@ -103,7 +102,7 @@ int run_fanout(const Options& o) {
   const unsigned procs = setup->procs;
   auto split = [&](unsigned w) { return share_of(o.subscribers, procs, w) + (w == 0 ? 1 : 0); };
   auto work = [&](const WorkerContext& ctx, std::uint64_t n) {
-    FanOut s(o, ctx, static_cast<std::uint32_t>(n), setup->sources, setup->server);
+    FanOut s(o, ctx, static_cast<std::uint32_t>(n), *setup);
     return s.run();
   };
   PoolResult res =

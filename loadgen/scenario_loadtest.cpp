@@ -14,9 +14,8 @@ namespace {
 
 class LoadTest final : public ScenarioBase {
  public:
-  LoadTest(const Options& o, const WorkerContext& ctx, std::uint32_t clients,
-           const SourceAddresses& src, sockaddr_in server)
-      : ScenarioBase(o, ctx, clients, src, server),
+  LoadTest(const Options& o, const WorkerContext& ctx, std::uint32_t clients, const RunSetup& setup)
+      : ScenarioBase(o, ctx, clients, setup),
         pairs_(clients / 2),
         e2e_(o.e2e_window < 0 ? o.inflight : static_cast<std::uint32_t>(o.e2e_window)) {
     topic_.resize(pairs_);
@@ -117,7 +116,7 @@ int run_loadtest(const Options& o) {
   const unsigned procs = std::min<unsigned>(setup->procs, std::max(1u, o.pairs));
   auto split = [&](unsigned w) { return 2 * share_of(o.pairs, procs, w); };
   auto work = [&](const WorkerContext& ctx, std::uint64_t n) {
-    LoadTest s(o, ctx, static_cast<std::uint32_t>(n), setup->sources, setup->server);
+    LoadTest s(o, ctx, static_cast<std::uint32_t>(n), *setup);
     return s.run();
   };
   PoolResult res =

@@ -13,9 +13,8 @@ namespace {
 
 class Many final : public ScenarioBase {
  public:
-  Many(const Options& o, const WorkerContext& ctx, std::uint32_t clients,
-       const SourceAddresses& src, sockaddr_in server)
-      : ScenarioBase(o, ctx, clients, src, server),
+  Many(const Options& o, const WorkerContext& ctx, std::uint32_t clients, const RunSetup& setup)
+      : ScenarioBase(o, ctx, clients, setup),
         track_(clients),
         next_seq_(clients, 0),
         acked_(clients, 0) {
@@ -81,7 +80,7 @@ int run_many(const Options& o) {
   const unsigned procs = setup->procs;
   auto split = [&](unsigned w) { return share_of(clients, procs, w); };
   auto work = [&](const WorkerContext& ctx, std::uint64_t n) {
-    Many s(o, ctx, static_cast<std::uint32_t>(n), setup->sources, setup->server);
+    Many s(o, ctx, static_cast<std::uint32_t>(n), *setup);
     return s.run();
   };
   PoolResult res = run_workers(procs, split, work, run_bound_seconds(o, o.clients));

@@ -15,9 +15,8 @@ namespace {
 
 class PingTest final : public ScenarioBase {
  public:
-  PingTest(const Options& o, const WorkerContext& ctx, std::uint32_t clients,
-           const SourceAddresses& src, sockaddr_in server)
-      : ScenarioBase(o, ctx, clients, src, server), pairs_(clients / 2) {
+  PingTest(const Options& o, const WorkerContext& ctx, std::uint32_t clients, const RunSetup& setup)
+      : ScenarioBase(o, ctx, clients, setup), pairs_(clients / 2) {
     to_a_.resize(pairs_);
     to_b_.resize(pairs_);
     outstanding_.resize(pairs_, 0);
@@ -98,7 +97,7 @@ int run_pingtest(const Options& o) {
   const unsigned procs = std::min<unsigned>(setup->procs, std::max(1u, o.pairs));
   auto split = [&](unsigned w) { return 2 * share_of(o.pairs, procs, w); };
   auto work = [&](const WorkerContext& ctx, std::uint64_t n) {
-    PingTest s(o, ctx, static_cast<std::uint32_t>(n), setup->sources, setup->server);
+    PingTest s(o, ctx, static_cast<std::uint32_t>(n), *setup);
     return s.run();
   };
   PoolResult res =
