@@ -19,6 +19,7 @@ CommandLine parse_command_line(int argc, char** argv) {
   long long max_packet = -1;
   bool version = false, print_default = false;
   std::string tls_cert, tls_key, tls_ca, tls_client_cert;
+  bool proxy_protocol = false;
 
   app.add_option("-c,--config", config_file, "TOML configuration file")->check(CLI::ExistingFile);
   app.add_option("-l,--listen", listen,
@@ -46,6 +47,8 @@ CommandLine parse_command_line(int argc, char** argv) {
   app.add_option("--tls-client-cert", tls_client_cert,
                  "Client certificates: none, optional, required")
       ->check(CLI::IsMember({"none", "optional", "required"}));
+  app.add_flag("--proxy-protocol", proxy_protocol,
+               "Listeners given with --listen expect a PROXY protocol v1/v2 header first");
   app.add_flag("--print-default-config", print_default, "Print the embedded configuration");
   app.add_flag("-V,--version", version, "Print the version");
 
@@ -92,6 +95,7 @@ CommandLine parse_command_line(int argc, char** argv) {
         fail(l.error());
         return out;
       }
+      l->proxy_protocol = proxy_protocol;
       c.listeners.push_back(*l);
     }
   }

@@ -283,8 +283,10 @@ void Shard::complete_connect(Connection& c, const AttachReply& reply) {
   }
   ShardCounters::bump(counters_.clients_total);
   ShardCounters::bump(counters_.clients_connected);
-  log_debug("client '{}' connected (MQTT {}, keepalive {} s, session {})", c.client_id,
-            static_cast<unsigned>(c.version), c.keepalive_s,
+  // A PROXY header's source address, or the client certificate's name.
+  std::string who = c.layer ? c.layer->peer_identity() : std::string();
+  log_debug("client '{}' connected{}{} (MQTT {}, keepalive {} s, session {})", c.client_id,
+            who.empty() ? "" : " as ", who, static_cast<unsigned>(c.version), c.keepalive_s,
             reply.session_present ? "resumed" : "new");
   c.home_paused = false;
   consume_stashed(c);
