@@ -1,18 +1,21 @@
-// Out-of-line code of LevelTrie (the non-template part of TopicIndex and
-// RetainedTree). It lives in this file because core/meson.build lists
-// topic_index.cpp as the topic area's only source.
-#include "core/level_trie.hpp"
-
+// Out-of-line code of LevelTrie (the non-template part of TopicIndex,
+// ShardInterest and RetainedTree). It lives in this file because
+// core/meson.build lists topic_index.cpp as the topic area's only source.
 #include <xxhash.h>
 
 #include <chrono>
 #include <cstdint>
+
+#include "core/level_trie.hpp"
 
 namespace shardmq::core {
 
 namespace {
 
 constexpr std::size_t kInitialBuckets = 16;
+// Freed arena text is reclaimed by compaction once it is at least this large
+// and at least half the arena, so compaction cost stays amortised O(1).
+constexpr std::size_t kCompactAbove = 64 * 1024;
 
 // Per-instance seed so clients cannot precompute colliding level names for
 // every broker (linear probing degrades badly under collisions).
@@ -25,9 +28,8 @@ std::uint64_t make_seed(const void* self) {
 
 }  // namespace
 
-LevelTrie::LevelTrie() : seed_(make_seed(this)) {
-  nodes_.emplace_back();  // root
-  table_.resize(kInitialBuckets);
+LevelTrie::LevelTrie(Children children) : seed_(make_seed(this)), children_(children) {
+  clear();
 }
 
 std::uint32_t LevelTrie::hash_of(NodeId parent, std::string_view level) const noexcept {
@@ -36,57 +38,125 @@ std::uint32_t LevelTrie::hash_of(NodeId parent, std::string_view level) const no
   return static_cast<std::uint32_t>(h ^ (h >> 32));
 }
 
-LevelTrie::NodeId LevelTrie::find(NodeId parent, std::string_view level) const noexcept {
-  const std::uint32_t h = hash_of(parent, level);
+// Wildcard children are keyed by (parent, slot) alone: an integer mix suffices.
+std::uint32_t LevelTrie::wild_hash(NodeId parent, Slot slot) const noexcept {
+  std::uint64_t x =
+      ((static_cast<std::uint64_t>(parent) << 2) | static_cast<std::uint64_t>(slot)) ^ seed_;
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdull;
+  x ^= x >> 33;
+  x *= 0xc4ceb9fe1a85ec53ull;
+  x ^= x >> 33;
+  return static_cast<std::uint32_t>(x);
+}
+
+std::uint32_t LevelTrie::hash_of(NodeId node) const noexcept {
+  const Node& n = nodes_[node];
+  const Slot slot = slot_of(n);
+  return slot == Slot::kLiteral ? hash_of(n.parent, level(node)) : wild_hash(n.parent, slot);
+}
+
+LevelTrie::NodeId LevelTrie::find_wild(NodeId parent, Slot slot) const noexcept {
+  const std::uint32_t h = wild_hash(parent, slot);
   const std::size_t mask = table_.size() - 1;
   for (std::size_t i = h & mask;; i = (i + 1) & mask) {
     const Bucket& b = table_[i];
     if (b.node == kNone) return kNone;
-    if (b.hash == h) {
-      const Node& n = nodes_[b.node];
-      if (n.parent == parent && n.level == level) return b.node;
-    }
+    if (b.hash != h) continue;
+    const Node& n = nodes_[b.node];
+    if (n.parent == parent && slot_of(n) == slot) return b.node;
   }
 }
 
-LevelTrie::NodeId LevelTrie::allocate(NodeId parent, std::string_view level) {
+LevelTrie::NodeId LevelTrie::find_filter(std::string_view filter) const noexcept {
+  NodeId node = kRoot;
+  LevelReader levels(filter);
+  std::string_view level;
+  while (node != kNone && levels.next(level))
+    node = find(node, level, slot_for(level, levels.done()));
+  return node;
+}
+
+LevelTrie::NodeId LevelTrie::add_filter(std::string_view filter) {
+  NodeId node = kRoot;
+  LevelReader levels(filter);
+  std::string_view level;
+  while (levels.next(level))
+    node = find_or_add(node, level, slot_for(level, levels.done()));
+  return node;
+}
+
+void LevelTrie::store_text(Node& n, std::string_view level) {
+  n.meta = static_cast<std::uint32_t>(level.size() << 2) | (n.meta & 3);
+  if (level.size() <= kInlineText) {
+    if (!level.empty()) std::memcpy(n.text, level.data(), level.size());
+    return;
+  }
+  const auto off = static_cast<std::uint32_t>(arena_.size());
+  arena_.insert(arena_.end(), level.begin(), level.end());
+  std::memcpy(n.text, &off, sizeof off);
+}
+
+void LevelTrie::compact_arena() {
+  std::vector<char> fresh;
+  fresh.reserve(arena_.size() - arena_garbage_);
+  for (Node& n : nodes_) {
+    const std::size_t len = n.meta >> 2;
+    if (n.parent == kNone || len <= kInlineText) continue;
+    const char* old = arena_.data() + arena_offset(n);
+    const auto off = static_cast<std::uint32_t>(fresh.size());
+    fresh.insert(fresh.end(), old, old + len);
+    std::memcpy(n.text, &off, sizeof off);
+  }
+  arena_.swap(fresh);
+  arena_garbage_ = 0;
+}
+
+LevelTrie::NodeId LevelTrie::allocate(NodeId parent, std::string_view level, Slot slot) {
+  if (level.size() > kInlineText && arena_garbage_ >= kCompactAbove &&
+      arena_garbage_ * 2 >= arena_.size()) {
+    compact_arena();
+  }
   NodeId id;
   if (free_ != kNone) {
     id = free_;
-    free_ = nodes_[id].next_sibling;
+    free_ = nodes_[id].kids;
     nodes_[id] = Node{};
   } else {
     id = static_cast<NodeId>(nodes_.size());
     nodes_.emplace_back();
+    if (listed()) links_.emplace_back();
   }
   Node& n = nodes_[id];
-  n.level.assign(level);
   n.parent = parent;
-  n.next_sibling = nodes_[parent].first_child;
-  if (n.next_sibling != kNone) nodes_[n.next_sibling].prev_sibling = id;
-  nodes_[parent].first_child = id;
+  n.meta = static_cast<std::uint32_t>(slot);
+  store_text(n, level);
+  Node& p = nodes_[parent];
+  ++p.kids;
+  if (slot == Slot::kPlus) p.kids |= kHasPlus;
+  if (slot == Slot::kHash) p.kids |= kHasHash;
+  if (listed()) {
+    Links& l = links_[id];
+    l = Links{};
+    l.next = links_[parent].first;
+    if (l.next != kNone) links_[l.next].prev = id;
+    links_[parent].first = id;
+  }
   ++live_;
   return id;
 }
 
 LevelTrie::NodeId LevelTrie::find_or_add(NodeId parent, std::string_view level, Slot slot) {
-  if (slot == Slot::kPlus) {
-    if (nodes_[parent].plus == kNone) {
-      const NodeId id = allocate(parent, "+");
-      nodes_[parent].plus = id;
-    }
-    return nodes_[parent].plus;
+  if (slot == Slot::kLiteral) {
+    if (const NodeId found = find(parent, level); found != kNone) return found;
+    const NodeId id = allocate(parent, level, slot);
+    table_insert(hash_of(parent, level), id);
+    return id;
   }
-  if (slot == Slot::kHash) {
-    if (nodes_[parent].hash == kNone) {
-      const NodeId id = allocate(parent, "#");
-      nodes_[parent].hash = id;
-    }
-    return nodes_[parent].hash;
-  }
-  if (const NodeId found = find(parent, level); found != kNone) return found;
-  const NodeId id = allocate(parent, level);
-  table_insert(hash_of(parent, level), id);
+  if (const NodeId found = find_wild(parent, slot); found != kNone) return found;
+  const NodeId id = allocate(parent, slot == Slot::kPlus ? "+" : "#", slot);
+  table_insert(wild_hash(parent, slot), id);
+  if (parent == kRoot) root_wild_[slot == Slot::kPlus ? 0 : 1] = id;
   return id;
 }
 
@@ -115,8 +185,7 @@ void LevelTrie::grow() {
 }
 
 void LevelTrie::table_erase(NodeId node) noexcept {
-  const Node& n = nodes_[node];
-  const std::uint32_t h = hash_of(n.parent, n.level);
+  const std::uint32_t h = hash_of(node);
   const std::size_t mask = table_.size() - 1;
   std::size_t i = h & mask;
   while (table_[i].node != node) {
@@ -138,42 +207,47 @@ void LevelTrie::table_erase(NodeId node) noexcept {
 
 void LevelTrie::remove_leaf(NodeId id) noexcept {
   if (id == kRoot || !alive(id) || has_children(id)) return;
+  table_erase(id);
   Node& n = nodes_[id];
   Node& p = nodes_[n.parent];
-  if (p.plus == id) {
-    p.plus = kNone;
-  } else if (p.hash == id) {
-    p.hash = kNone;
-  } else {
-    table_erase(id);
+  --p.kids;
+  if (slot_of(n) == Slot::kPlus) p.kids &= ~kHasPlus;
+  if (slot_of(n) == Slot::kHash) p.kids &= ~kHasHash;
+  if (n.parent == kRoot && slot_of(n) != Slot::kLiteral) {
+    root_wild_[slot_of(n) == Slot::kPlus ? 0 : 1] = kNone;
   }
-  if (n.prev_sibling != kNone) {
-    nodes_[n.prev_sibling].next_sibling = n.next_sibling;
-  } else {
-    p.first_child = n.next_sibling;
+  if (listed()) {
+    const Links l = links_[id];
+    if (l.prev != kNone) {
+      links_[l.prev].next = l.next;
+    } else {
+      links_[n.parent].first = l.next;
+    }
+    if (l.next != kNone) links_[l.next].prev = l.prev;
+    links_[id] = Links{};
   }
-  if (n.next_sibling != kNone) nodes_[n.next_sibling].prev_sibling = n.prev_sibling;
-  n = Node{};  // releases a long level's heap buffer; parent = kNone marks it dead
-  n.next_sibling = free_;
+  if ((n.meta >> 2) > kInlineText) arena_garbage_ += n.meta >> 2;
+  n = Node{};  // parent = kNone marks it free
+  n.kids = free_;
   free_ = id;
   --live_;
 }
 
 std::size_t LevelTrie::memory_bytes() const noexcept {
-  std::size_t bytes = nodes_.capacity() * sizeof(Node) + table_.capacity() * sizeof(Bucket);
-  for (const Node& n : nodes_) {
-    if (n.level.capacity() > std::string().capacity()) bytes += n.level.capacity() + 1;
-  }
-  return bytes;
+  return nodes_.capacity() * sizeof(Node) + links_.capacity() * sizeof(Links) +
+         table_.capacity() * sizeof(Bucket) + arena_.capacity();
 }
 
 void LevelTrie::clear() {
-  nodes_.clear();
-  nodes_.emplace_back();
+  nodes_.assign(1, Node{});  // root
+  links_.assign(listed() ? 1 : 0, Links{});
   table_.assign(kInitialBuckets, Bucket{});
+  arena_.clear();
+  arena_garbage_ = 0;
   table_used_ = 0;
   live_ = 0;
   free_ = kNone;
+  root_wild_[0] = root_wild_[1] = kNone;
 }
 
 }  // namespace shardmq::core

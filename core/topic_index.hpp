@@ -1,9 +1,10 @@
 // TopicIndex<Key, Value>: subscriptions (filter, subscriber key) -> value, and
 // the publish-time question "which subscriptions match this topic name?".
 // Matching walks the topic's levels through a trie (literal child by hash,
-// plus the `+` and `#` slots), so its cost grows with the number of levels and
-// matches, not with the number of subscriptions; it never allocates unless a
-// topic has more than kInlineDepth levels that all have matching branches.
+// `+` and `#` children only where a node has them), so its cost grows with the
+// number of levels and matches, not with the number of subscriptions; it never
+// allocates unless a topic has more than kInlineDepth levels that all have
+// matching branches.
 //
 // MQTT rules applied: `+` matches exactly one level (empty included), `#` (last
 // level) matches zero or more levels so `a/#` matches `a`, and a topic whose
@@ -14,7 +15,7 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <memory>
+#include <new>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
@@ -51,7 +52,7 @@ class TopicIndex {
   void clear();
 
   // Traversal frames kept on the stack before spilling to the heap.
-  static constexpr std::size_t kInlineDepth = 64;
+  static constexpr std::size_t kInlineDepth = LevelTrie::kInlineDepth;
 
  private:
   using NodeId = LevelTrie::NodeId;
@@ -59,24 +60,11 @@ class TopicIndex {
     Key key;
     Value value;
   };
-  // Linear scan while small; a key -> position map once a filter is popular,
-  // so unsubscribe storms on e.g. "$SYS/#" stay O(1) each.
-  struct Subscribers {
-    std::vector<Entry> list;
-    std::unique_ptr<std::unordered_map<Key, std::uint32_t>> pos;
-  };
-  static constexpr std::size_t kMapAbove = 16;
+  class Subscribers;
 
-  NodeId locate(std::string_view filter) const noexcept;
-  static std::size_t position(const Subscribers& s, const Key& key) noexcept;
-  template <typename Fn>
-  static void deliver(const Subscribers& s, Fn& fn) {
-    for (const Entry& e : s.list)
-      fn(e.key, e.value);
-  }
   void prune(NodeId n) noexcept;
 
-  LevelTrie trie_;
+  LevelTrie trie_{LevelTrie::Children::kCounted};
   std::vector<Subscribers> subs_ = std::vector<Subscribers>(1);  // by node id
   std::size_t size_ = 0;
   std::size_t filters_ = 0;
@@ -84,49 +72,161 @@ class TopicIndex {
 
 // ---------------------------------------------------------------------------
 
+// The subscribers of one filter. Most filters have exactly one, kept inline;
+// more go to a heap block (a vector, plus a key -> position map once popular so
+// unsubscribe storms on e.g. "$SYS/#" stay O(1) each).
+template <typename Key, typename Value>
+class TopicIndex<Key, Value>::Subscribers {
+ public:
+  Subscribers() noexcept {}
+  Subscribers(Subscribers&& o) noexcept { take(o); }
+  Subscribers& operator=(Subscribers&& o) noexcept {
+    if (this != &o) {
+      reset();
+      take(o);
+    }
+    return *this;
+  }
+  ~Subscribers() { reset(); }
+
+  std::size_t size() const noexcept { return state_ == kMany ? many_->list.size() : state_; }
+  const Entry* begin() const noexcept { return state_ == kMany ? many_->list.data() : &one_; }
+  const Entry* end() const noexcept { return begin() + size(); }
+
+  // The entry for `key`, or nullptr.
+  Entry* lookup(const Key& key) noexcept {
+    if (state_ == kOne) return one_.key == key ? &one_ : nullptr;
+    if (state_ == kEmpty) return nullptr;
+    const std::size_t at = many_->position(key);
+    return at == many_->list.size() ? nullptr : &many_->list[at];
+  }
+  // Adds an entry whose key is not present yet.
+  void add(const Key& key, Value value) {
+    if (state_ == kEmpty) {
+      new (&one_) Entry{key, std::move(value)};
+      state_ = kOne;
+      return;
+    }
+    if (state_ == kOne) {
+      Many* m = new Many();
+      m->list.reserve(2);
+      m->list.push_back(std::move(one_));
+      one_.~Entry();
+      many_ = m;
+      state_ = kMany;
+    }
+    many_->add(key, std::move(value));
+  }
+  // Removes `key`; false if absent.
+  bool remove(const Key& key) noexcept {
+    if (state_ == kOne) {
+      if (!(one_.key == key)) return false;
+      reset();
+      return true;
+    }
+    if (state_ == kEmpty || !many_->remove(key)) return false;
+    if (many_->list.size() == 1) {  // back to inline: frees the block
+      Many* m = many_;
+      new (&one_) Entry(std::move(m->list.front()));
+      state_ = kOne;
+      delete m;
+    }
+    return true;
+  }
+  std::size_t heap_bytes() const noexcept {
+    if (state_ != kMany) return 0;
+    std::size_t bytes = sizeof(Many) + many_->list.capacity() * sizeof(Entry);
+    if (!many_->pos.empty()) {
+      bytes += many_->pos.size() * (sizeof(Key) + 32) + many_->pos.bucket_count() * 8;
+    }
+    return bytes;
+  }
+
+ private:
+  static constexpr std::size_t kMapAbove = 16;
+  enum : std::uint8_t { kEmpty = 0, kOne = 1, kMany = 2 };
+  struct Many {
+    std::vector<Entry> list;
+    std::unordered_map<Key, std::uint32_t> pos;  // filled while list.size() > kMapAbove
+
+    std::size_t position(const Key& key) const noexcept {
+      if (!pos.empty()) {
+        const auto it = pos.find(key);
+        return it == pos.end() ? list.size() : it->second;
+      }
+      for (std::size_t i = 0; i < list.size(); ++i) {
+        if (list[i].key == key) return i;
+      }
+      return list.size();
+    }
+    void add(const Key& key, Value value) {
+      list.push_back(Entry{key, std::move(value)});
+      if (!pos.empty()) {
+        pos.emplace(key, static_cast<std::uint32_t>(list.size() - 1));
+      } else if (list.size() > kMapAbove) {
+        for (std::size_t i = 0; i < list.size(); ++i)
+          pos.emplace(list[i].key, static_cast<std::uint32_t>(i));
+      }
+    }
+    bool remove(const Key& key) noexcept {
+      const std::size_t at = position(key);
+      if (at == list.size()) return false;
+      if (!pos.empty()) pos.erase(key);
+      if (at + 1 != list.size()) {
+        list[at] = std::move(list.back());
+        if (!pos.empty()) pos[list[at].key] = static_cast<std::uint32_t>(at);
+      }
+      list.pop_back();
+      return true;
+    }
+  };
+
+  void reset() noexcept {
+    if (state_ == kOne) one_.~Entry();
+    if (state_ == kMany) delete many_;
+    state_ = kEmpty;
+  }
+  void take(Subscribers& o) noexcept {
+    if (o.state_ == kOne) new (&one_) Entry(std::move(o.one_));
+    if (o.state_ == kMany) many_ = o.many_;
+    state_ = o.state_;
+    if (o.state_ == kOne) o.one_.~Entry();
+    o.state_ = kEmpty;
+  }
+
+  union {
+    Entry one_;
+    Many* many_;
+  };
+  std::uint8_t state_ = kEmpty;
+};
+
 template <typename Key, typename Value>
 bool TopicIndex<Key, Value>::insert(std::string_view filter, const Key& key, Value value) {
-  NodeId node = LevelTrie::kRoot;
-  LevelReader levels(filter);
-  std::string_view level;
-  while (levels.next(level)) {
-    node = trie_.find_or_add(node, level, LevelTrie::slot_for(level, levels.done()));
+  const NodeId node = trie_.add_filter(filter);
+  if (subs_.size() < trie_.id_limit()) {
+    subs_.reserve(trie_.id_capacity());
+    subs_.resize(trie_.id_limit());
   }
-  if (subs_.size() < trie_.id_limit()) subs_.resize(trie_.id_limit());
   Subscribers& s = subs_[node];
-  if (const std::size_t at = position(s, key); at != s.list.size()) {
-    s.list[at].value = std::move(value);
+  if (Entry* e = s.lookup(key)) {
+    e->value = std::move(value);
     return false;
   }
-  if (s.list.empty()) ++filters_;
-  s.list.push_back(Entry{key, std::move(value)});
-  if (s.pos) {
-    s.pos->emplace(key, static_cast<std::uint32_t>(s.list.size() - 1));
-  } else if (s.list.size() > kMapAbove) {
-    s.pos = std::make_unique<std::unordered_map<Key, std::uint32_t>>();
-    for (std::size_t i = 0; i < s.list.size(); ++i) {
-      s.pos->emplace(s.list[i].key, static_cast<std::uint32_t>(i));
-    }
-  }
+  if (s.size() == 0) ++filters_;
+  s.add(key, std::move(value));
   ++size_;
   return true;
 }
 
 template <typename Key, typename Value>
 bool TopicIndex<Key, Value>::erase(std::string_view filter, const Key& key) {
-  const NodeId node = locate(filter);
+  const NodeId node = trie_.find_filter(filter);
   if (node == LevelTrie::kNone) return false;
   Subscribers& s = subs_[node];
-  const std::size_t at = position(s, key);
-  if (at == s.list.size()) return false;
-  if (s.pos) s.pos->erase(key);
-  if (at + 1 != s.list.size()) {
-    s.list[at] = std::move(s.list.back());
-    if (s.pos) (*s.pos)[s.list[at].key] = static_cast<std::uint32_t>(at);
-  }
-  s.list.pop_back();
+  if (!s.remove(key)) return false;
   --size_;
-  if (s.list.empty()) {
+  if (s.size() == 0) {
     --filters_;
     prune(node);
   }
@@ -135,76 +235,32 @@ bool TopicIndex<Key, Value>::erase(std::string_view filter, const Key& key) {
 
 template <typename Key, typename Value>
 const Value* TopicIndex<Key, Value>::find(std::string_view filter, const Key& key) const {
-  const NodeId node = locate(filter);
-  if (node == LevelTrie::kNone) return nullptr;
-  const Subscribers& s = subs_[node];
-  const std::size_t at = position(s, key);
-  return at == s.list.size() ? nullptr : &s.list[at].value;
+  return const_cast<TopicIndex*>(this)->find(filter, key);
 }
 
 template <typename Key, typename Value>
 Value* TopicIndex<Key, Value>::find(std::string_view filter, const Key& key) {
-  return const_cast<Value*>(std::as_const(*this).find(filter, key));
+  const NodeId node = trie_.find_filter(filter);
+  if (node == LevelTrie::kNone) return nullptr;
+  Entry* e = subs_[node].lookup(key);
+  return e == nullptr ? nullptr : &e->value;
 }
 
 template <typename Key, typename Value>
 template <typename Fn>
 void TopicIndex<Key, Value>::match(std::string_view topic, Fn&& fn) const {
-  struct Frame {
-    NodeId node;
-    std::size_t pos;  // offset of the next topic level, or LevelReader::kDone
-  };
-  // A popped frame pushes at most two, so depth <= levels + 1: inline first.
-  Frame inline_frames[kInlineDepth];
-  std::vector<Frame> spill;
-  std::size_t depth = 0;
-  auto push = [&](Frame f) {
-    if (depth < kInlineDepth) {
-      inline_frames[depth] = f;
-    } else {
-      spill.push_back(f);
-    }
-    ++depth;
-  };
-  auto pop = [&]() -> Frame {
-    --depth;
-    if (depth < kInlineDepth) return inline_frames[depth];
-    const Frame f = spill.back();
-    spill.pop_back();
-    return f;
-  };
-
-  // Wildcards in the first filter level do not reach "$..." topics.
-  const bool dollar = !topic.empty() && topic.front() == '$';
-  push(Frame{LevelTrie::kRoot, 0});
-  while (depth != 0) {
-    const Frame f = pop();
-    const bool wild_ok = !(dollar && f.node == LevelTrie::kRoot);
-    if (const NodeId h = trie_.hash_child(f.node); h != LevelTrie::kNone && wild_ok) {
-      deliver(subs_[h], fn);  // `#` covers the remaining levels, zero included
-    }
-    if (f.pos == LevelReader::kDone) {
-      deliver(subs_[f.node], fn);
-      continue;
-    }
-    LevelReader levels = LevelReader::at(topic, f.pos);
-    std::string_view level;
-    levels.next(level);
-    if (const NodeId lit = trie_.find(f.node, level); lit != LevelTrie::kNone) {
-      push(Frame{lit, levels.position()});
-    }
-    if (const NodeId p = trie_.plus_child(f.node); p != LevelTrie::kNone && wild_ok) {
-      push(Frame{p, levels.position()});
-    }
-  }
+  trie_.match(topic, [&](NodeId n) {
+    for (const Entry& e : subs_[n])
+      fn(e.key, e.value);
+  });
 }
 
 template <typename Key, typename Value>
 std::size_t TopicIndex<Key, Value>::memory_bytes() const noexcept {
   std::size_t bytes = trie_.memory_bytes() + subs_.capacity() * sizeof(Subscribers);
-  for (const Subscribers& s : subs_) {
-    bytes += s.list.capacity() * sizeof(Entry);
-    if (s.pos) bytes += s.pos->size() * (sizeof(Key) + 32) + s.pos->bucket_count() * 8;
+  if (size_ != filters_) {  // only then does any filter hold a heap block
+    for (const Subscribers& s : subs_)
+      bytes += s.heap_bytes();
   }
   return bytes;
 }
@@ -219,34 +275,9 @@ void TopicIndex<Key, Value>::clear() {
 }
 
 template <typename Key, typename Value>
-typename TopicIndex<Key, Value>::NodeId TopicIndex<Key, Value>::locate(
-    std::string_view filter) const noexcept {
-  NodeId node = LevelTrie::kRoot;
-  LevelReader levels(filter);
-  std::string_view level;
-  while (node != LevelTrie::kNone && levels.next(level)) {
-    node = trie_.find(node, level, LevelTrie::slot_for(level, levels.done()));
-  }
-  return node;
-}
-
-template <typename Key, typename Value>
-std::size_t TopicIndex<Key, Value>::position(const Subscribers& s, const Key& key) noexcept {
-  if (s.pos) {
-    const auto it = s.pos->find(key);
-    return it == s.pos->end() ? s.list.size() : it->second;
-  }
-  for (std::size_t i = 0; i < s.list.size(); ++i) {
-    if (s.list[i].key == key) return i;
-  }
-  return s.list.size();
-}
-
-template <typename Key, typename Value>
 void TopicIndex<Key, Value>::prune(NodeId n) noexcept {
-  while (n != LevelTrie::kRoot && subs_[n].list.empty() && !trie_.has_children(n)) {
+  while (n != LevelTrie::kRoot && subs_[n].size() == 0 && !trie_.has_children(n)) {
     const NodeId parent = trie_.parent(n);
-    subs_[n] = Subscribers{};  // drop capacity and the position map
     trie_.remove_leaf(n);
     n = parent;
   }

@@ -41,8 +41,9 @@ class RandomTopics {
 
  private:
   std::string literal() {
-    static const char* const kLevels[] = {"a", "b", "c", ""};
-    return kLevels[pick(0, 3)];
+    // The long one is stored outside the trie node (text over 12 bytes).
+    static const char* const kLevels[] = {"a", "b", "c", "", "a-level-longer-than-inline"};
+    return kLevels[pick(0, 4)];
   }
   std::mt19937 rng_;
 };
