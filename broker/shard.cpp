@@ -300,7 +300,6 @@ void Shard::on_turn_end() {
         break;
       }
   }
-  flush_backlogs();
   if (!held_ack_connections_.empty()) release_held_acks();
   for (std::size_t i = 0; i < flush_list_.size(); ++i) {
     Connection* c = flush_list_[i];
@@ -308,6 +307,9 @@ void Shard::on_turn_end() {
     flush(*c);
   }
   flush_list_.clear();
+  // Last, so that whatever this turn sent to other shards (a failed flush can close a
+  // connection, which publishes its will) is pushed and its shard woken before we sleep.
+  flush_backlogs();
   // About to sleep: declare it, then look once more (pairs with ShardMesh::notify).
   mesh_.set_idle(id_, true);
   if (!mesh_.inbound_empty(id_)) loop_->wake();

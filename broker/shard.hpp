@@ -170,7 +170,6 @@ class Shard final : public io::LoopHandler {
   // Subscriptions of this shard's sessions, and which filters the other shards have.
   core::TopicIndex<Session*, SubscriptionOptions> subscriptions_;
   core::ShardInterest remote_interest_;
-  std::unordered_map<std::string, std::uint32_t> filter_refs_;  // local subscribers per filter
   std::uint64_t notify_mask_ = 0;  // shards pushed to this turn, woken at turn end
 
   // This shard's replica of the retained messages (every shard holds all of them; updates

@@ -114,9 +114,11 @@ bool Shard::add_subscription(Session& s, const std::string& filter, const Subscr
     }
   }
   s.subscriptions.push_back(SubscriptionRecord{filter, o});
+  const std::size_t filters_before = subscriptions_.filter_count();
   subscriptions_.insert(filter, &s, o);
   ShardCounters::bump(counters_.subscriptions);
-  if (++filter_refs_[filter] == 1 && mesh_.shards() > 1) {
+  // The shard's first subscriber on this filter: the other shards must route it here.
+  if (subscriptions_.filter_count() > filters_before && mesh_.shards() > 1) {
     broadcast_interest(ShardEnvelope::Kind::interest_add, filter);
     return true;
   }
@@ -129,14 +131,12 @@ bool Shard::remove_subscription(Session& s, const std::string& filter) {
   if (it == s.subscriptions.end()) return false;
   *it = std::move(s.subscriptions.back());
   s.subscriptions.pop_back();
+  const std::size_t filters_before = subscriptions_.filter_count();
   subscriptions_.erase(filter, &s);
   counters_.subscriptions.store(counters_.subscriptions.load(std::memory_order_relaxed) - 1,
                                 std::memory_order_relaxed);
-  auto ref = filter_refs_.find(filter);
-  if (ref != filter_refs_.end() && --ref->second == 0) {
-    filter_refs_.erase(ref);
-    if (mesh_.shards() > 1) broadcast_interest(ShardEnvelope::Kind::interest_remove, filter);
-  }
+  if (subscriptions_.filter_count() < filters_before && mesh_.shards() > 1)
+    broadcast_interest(ShardEnvelope::Kind::interest_remove, filter);
   return true;
 }
 

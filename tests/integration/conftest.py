@@ -1,5 +1,6 @@
 """Fixtures: a fresh broker per test (parametrized over shards x io for shardmq) and client
 factories that are torn down before the broker stops."""
+import gc
 import os
 import sys
 
@@ -97,6 +98,12 @@ class ClientPool:
             c.close()
         for c in self._raw:
             c.close()
+        # paho 1.6 holds two descriptors per client until the client object is collected.
+        # Past 1024 open descriptors paho's select() fails and a client silently never sees
+        # its CONNACK, so a test with hundreds of clients must not inherit the last one's.
+        self._paho.clear()
+        self._raw.clear()
+        gc.collect()
 
 
 @pytest.fixture
