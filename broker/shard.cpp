@@ -285,6 +285,9 @@ void Shard::on_tick() {
 void Shard::on_turn_end() {
   mesh_.set_idle(id_, false);
   drain_inbound();
+  // Handling stashed packets can answer more of them locally: repeat until settled.
+  while (!resume_list_.empty())
+    resume_connections();
   if (!streaming_sessions_.empty()) {
     retained_turn_budget_ = 1024;
     auto waiting = std::move(streaming_sessions_);

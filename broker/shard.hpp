@@ -94,6 +94,8 @@ class Shard final : public io::LoopHandler {
   void protocol_error(Connection& c, core::ReasonCode reason, std::string_view why);
   bool send_packet(Connection& c, const core::Packet& p);
   void complete_connect(Connection& c, const AttachReply& reply);
+  void resume_later(Connection& c);
+  void resume_connections();
   void publish_will(Connection& c);
   void detach_from_session(Connection& c);
 
@@ -160,7 +162,8 @@ class Shard final : public io::LoopHandler {
   std::unordered_map<std::uint32_t, Connection*> connections_;  // by serial
   std::uint32_t next_serial_ = 1;
   std::vector<Connection*> flush_list_;
-  std::vector<std::uint32_t> listener_connections_;  // open connections per listener
+  std::vector<std::pair<Connection*, std::uint32_t>> resume_list_;  // answered by their home
+  std::vector<std::uint32_t> listener_connections_;                 // open connections per listener
 
   // Sessions whose client identifier hashes to this shard.
   // Keyed by a view of Session::client_id (no second copy of every identifier).

@@ -288,9 +288,25 @@ void Shard::complete_connect(Connection& c, const AttachReply& reply) {
   log_debug("client '{}' connected{}{} (MQTT {}, keepalive {} s, session {})", c.client_id,
             who.empty() ? "" : " as ", who, static_cast<unsigned>(c.version), c.keepalive_s,
             reply.session_present ? "resumed" : "new");
-  c.home_paused = false;
-  consume_stashed(c);
-  update_receive_pause(c);
+  resume_later(c);
+}
+
+// The home shard has answered: handle what the client sent meanwhile, at the end of this
+// turn rather than here, since this may run inside the session code that answered (a
+// local home shard) and the stashed packets may end the very session it is working on.
+void Shard::resume_later(Connection& c) {
+  resume_list_.emplace_back(&c, c.serial);
+}
+
+void Shard::resume_connections() {
+  auto list = std::move(resume_list_);
+  resume_list_.clear();
+  for (auto [c, serial] : list) {
+    if (connection_by_serial(serial) != c || c->state != Connection::State::connected) continue;
+    c->home_paused = false;
+    consume_stashed(*c);
+    update_receive_pause(*c);
+  }
 }
 
 void Shard::handle_publish(Connection& c, const core::Publish& p) {

@@ -300,11 +300,7 @@ void Shard::handle_envelope(const ShardEnvelope& e) {
       Connection* c = connection_by_serial(e.target);
       if (c && c->state == Connection::State::connected) {
         send_packet(*c, *p);
-        if (c->home_paused) {
-          c->home_paused = false;
-          consume_stashed(*c);
-          update_receive_pause(*c);
-        }
+        if (c->home_paused) resume_later(*c);
       }
       delete p;
       return;

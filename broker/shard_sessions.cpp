@@ -64,6 +64,11 @@ void Shard::finish_attach(Session* s, AttachRequest& req) {
   s->qos2_awaiting_rel.clear();
   send_to(req.connection.shard, ShardEnvelope{ShardEnvelope::Kind::attached, 0,
                                               static_cast<std::uint16_t>(id_), 0, reply});
+  // On this shard the answer is handled at once, and a connection that is already gone
+  // hands the session straight back, which may end it: look it up again before using it.
+  auto it = sessions_.find(req.client_id);
+  if (it == sessions_.end() || it->second != s || !s->online || !(s->connection == req.connection))
+    return;
   // Unacknowledged messages go again, in their original order (PUBLISH with DUP, or PUBREL).
   for (OutgoingMessage& m : s->inflight)
     send_outgoing(*s, m, true);
@@ -109,6 +114,9 @@ void Shard::clear_session_state(Session& s) {
 
 void Shard::destroy_session(Session* s) {
   session_timers_.cancel(s->expiry_timer);
+  // A SUBSCRIBE still waiting for its barrier must not reach a freed session.
+  for (PendingSubscribe& p : pending_subscribes_)
+    if (p.request->session == s) p.request->session = nullptr;
   if (s->congested) std::erase(congested_sessions_, s);
   if (s->in_stream_list) std::erase(streaming_sessions_, s);
   s->retained_streams.clear();
@@ -333,7 +341,7 @@ void Shard::session_subscribe(SubscribeRequest* req) {
 
 void Shard::finish_subscribe(SubscribeRequest* req) {
   Session* s = req->session;
-  if (!s->online || !(s->connection == req->connection)) {
+  if (!s || !s->online || !(s->connection == req->connection)) {
     delete req;
     return;
   }
