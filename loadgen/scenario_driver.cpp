@@ -106,4 +106,14 @@ void print_report(const Report& r, const Options& o) {
   std::fflush(stdout);
 }
 
+int finish_report(Report& r, const Options& o, const Tally& t, int rc, const char* latency_name,
+                  const char* duplicates_name) {
+  r.add_int("lost", t.lost);
+  r.add_int(duplicates_name, t.duplicates);
+  r.add_latency(latency_name, t.latency_ns);
+  print_report(r, o);
+  if (rc == kExitOk && o.qos >= 1 && (t.lost || t.duplicates)) rc = kExitLoss;
+  return rc;
+}
+
 }  // namespace shardmq::loadgen

@@ -48,4 +48,10 @@ int add_connection_figures(Report& r, const PoolResult& res);
 // Prints the report as text or JSON.
 void print_report(const Report& r, const Options& o);
 
+// The common end of every scenario: adds the loss and duplicate counts and the latency
+// histogram (named `latency_name`), prints the report, and returns the exit code: `rc`, or
+// kExitLoss when a QoS 1/2 message was lost or duplicated.
+int finish_report(Report& r, const Options& o, const Tally& t, int rc,
+                  const char* latency_name = "latency", const char* duplicates_name = "duplicates");
+
 }  // namespace shardmq::loadgen

@@ -119,12 +119,7 @@ int run_fanout(const Options& o) {
   r.add("deliveries_per_s", static_cast<double>(t.received) / secs, "msg/s");
   r.add("bytes_per_s", static_cast<double>(t.received_bytes) / secs, "B/s");
   r.add_int("routed_total", t.received_total);
-  r.add_int("lost", t.lost);
-  r.add_int("duplicates", t.duplicates);
-  r.add_latency("latency", t.latency_ns);
-  print_report(r, o);
-  if (rc == kExitOk && o.qos >= 1 && (t.lost || t.duplicates)) rc = kExitLoss;
-  return rc;
+  return finish_report(r, o, t, rc);
 }
 
 }  // namespace shardmq::loadgen

@@ -135,12 +135,7 @@ int run_loadtest(const Options& o) {
   r.add_int("acked_total", t.acked);
   r.add_int("received_total", t.received_total);
   r.add_int("routed_total", t.received_total);
-  r.add_int("lost", t.lost);
-  r.add_int("duplicates", t.duplicates);
-  r.add_latency("latency", t.latency_ns);
-  print_report(r, o);
-  if (rc == kExitOk && o.qos >= 1 && (t.lost || t.duplicates)) rc = kExitLoss;
-  return rc;
+  return finish_report(r, o, t, rc);
 }
 
 }  // namespace shardmq::loadgen

@@ -97,12 +97,7 @@ int run_many(const Options& o) {
   r.add("sent_per_s", static_cast<double>(t.sent) / secs, "msg/s");
   r.add("received_per_s", static_cast<double>(t.received) / secs, "msg/s");
   r.add_int("routed_total", t.received_total);
-  r.add_int("lost", t.lost);
-  r.add_int("duplicates", t.duplicates);
-  r.add_latency("latency", t.latency_ns);
-  print_report(r, o);
-  if (rc == kExitOk && o.qos >= 1 && (t.lost || t.duplicates)) rc = kExitLoss;
-  return rc;
+  return finish_report(r, o, t, rc);
 }
 
 }  // namespace shardmq::loadgen

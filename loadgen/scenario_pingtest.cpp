@@ -110,12 +110,7 @@ int run_pingtest(const Options& o) {
   r.add_int("round_trips", t.received);
   r.add("round_trips_per_s", static_cast<double>(t.received) / secs, "rt/s");
   r.add_int("routed_total", 2 * t.received_total);
-  r.add_int("lost", t.lost);
-  r.add_int("unexpected", t.duplicates);
-  r.add_latency("rtt", t.latency_ns);
-  print_report(r, o);
-  if (rc == kExitOk && o.qos >= 1 && (t.lost || t.duplicates)) rc = kExitLoss;
-  return rc;
+  return finish_report(r, o, t, rc, "rtt", "unexpected");
 }
 
 }  // namespace shardmq::loadgen
