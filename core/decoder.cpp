@@ -13,6 +13,10 @@ namespace decoding {
 
 DecodeError utf8_string(WireReader& r, std::string_view& s) {
   if (!r.string(s)) return DecodeError::Truncated;
+  return utf8_check(s);
+}
+
+DecodeError utf8_check(std::string_view s) {
   switch (check_mqtt_utf8(s)) {
     case Utf8Status::Ok:
       return DecodeError::Ok;

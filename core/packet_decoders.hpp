@@ -17,6 +17,8 @@ DecodeError unsuback(WireReader& r, ProtocolVersion v, Packet& out);
 
 // Shared field readers.
 DecodeError utf8_string(WireReader& r, std::string_view& s);
+// The MQTT UTF-8 rules as a DecodeError (Ok, Utf8NullCharacter or InvalidUtf8).
+DecodeError utf8_check(std::string_view s);
 DecodeError topic_name(std::string_view topic);
 DecodeError nonzero_packet_id(WireReader& r, std::uint16_t& id);
 inline DecodeError end_of_packet(const WireReader& r) {

@@ -3,6 +3,7 @@
 #include <array>
 
 #include "core/encoder.hpp"
+#include "core/packet_decoders.hpp"
 #include "core/property_codec.hpp"
 #include "core/topic_validation.hpp"
 #include "core/utf8.hpp"
@@ -58,14 +59,7 @@ constexpr std::array<std::uint32_t, 0x2B> kAllowed = [] {
 }();
 
 DecodeError check_utf8(std::string_view s) {
-  switch (check_mqtt_utf8(s)) {
-    case Utf8Status::Ok:
-      return DecodeError::Ok;
-    case Utf8Status::NullCharacter:
-      return DecodeError::Utf8NullCharacter;
-    default:
-      return DecodeError::InvalidUtf8;
-  }
+  return decoding::utf8_check(s);
 }
 
 DecodeError varint_error(VarintStatus s) {
