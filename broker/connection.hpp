@@ -34,6 +34,7 @@ struct Connection {
   core::ProtocolVersion version = core::ProtocolVersion::v311;
   bool peer_closed = false;
   bool clean_disconnect = false;  // DISCONNECT received: no will
+  bool id_assigned = false;       // the broker made the client id up (MQTT 5: say so)
   bool ring_paused = false;       // receive paused: a ring to another shard is full
   bool home_paused = false;       // receive paused: waiting for the home shard's answer
   bool recv_paused_in_loop = false;

@@ -48,11 +48,7 @@ class OutBuffer {
     in_flight_ = false;
     sent_ += n;
     if (sent_ == sending_.size() && pending_.empty()) {
-      // Idle again: give memory back unless the blocks are small enough to keep.
-      if (sending_.capacity() > kKeep)
-        sending_.release();
-      else
-        sending_.clear();
+      sending_.release();  // idle again: an idle connection holds no buffer
       sent_ = 0;
     }
   }
@@ -65,7 +61,6 @@ class OutBuffer {
   }
 
  private:
-  static constexpr std::size_t kKeep = 0;  // idle connections hold nothing
   ByteBlock sending_;
   ByteBlock pending_;
   std::size_t sent_ = 0;

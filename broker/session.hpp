@@ -44,7 +44,6 @@ struct OutgoingMessage {
 
 struct Session {
   std::string client_id;
-  std::uint64_t id = 0;  // unique in the process: (home shard << 48) | serial
 
   // Where the client is connected; online == false while it is away.
   bool online = false;

@@ -246,7 +246,7 @@ void Shard::on_closed(void* ctx) {
 }
 
 void Shard::on_wake() {
-  mesh_.set_idle(id_, false);
+  mesh_.cancel_sleep(id_);
   if (stop_requested_.load(std::memory_order_acquire) && !shutting_down_) begin_shutdown();
 }
 
@@ -283,7 +283,7 @@ void Shard::on_tick() {
 }
 
 void Shard::on_turn_end() {
-  mesh_.set_idle(id_, false);
+  mesh_.cancel_sleep(id_);
   drain_inbound();
   // Handling stashed packets can answer more of them locally: repeat until settled.
   while (!resume_list_.empty())
@@ -314,7 +314,7 @@ void Shard::on_turn_end() {
   // connection, which publishes its will) is pushed and its shard woken before we sleep.
   flush_backlogs();
   // About to sleep: declare it, then look once more (pairs with ShardMesh::notify).
-  mesh_.set_idle(id_, true);
+  mesh_.prepare_sleep(id_);
   if (!mesh_.inbound_empty(id_)) loop_->wake();
 }
 
@@ -416,11 +416,8 @@ void Shard::begin_shutdown() {
   for (auto& [serial, c] : connections_)
     all.push_back(c);
   for (Connection* c : all) {
-    if (c->state == Connection::State::connected && c->version == core::ProtocolVersion::v5) {
-      core::Disconnect d;
-      d.reason_code = core::ReasonCode::ServerShuttingDown;
-      send_packet(*c, d);
-    }
+    if (c->state == Connection::State::connected)
+      send_disconnect(*c, core::ReasonCode::ServerShuttingDown);
     c->clean_disconnect = true;  // the server is leaving, not the client: no wills
     close_connection(*c, CloseKind::graceful);
   }

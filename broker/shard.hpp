@@ -93,6 +93,7 @@ class Shard final : public io::LoopHandler {
   void handle_unsubscribe(Connection& c, const core::Unsubscribe& p);
   void protocol_error(Connection& c, core::ReasonCode reason, std::string_view why);
   bool send_packet(Connection& c, const core::Packet& p);
+  void send_disconnect(Connection& c, core::ReasonCode reason);
   void complete_connect(Connection& c, const AttachReply& reply);
   void resume_later(Connection& c);
   void resume_connections();
@@ -112,6 +113,7 @@ class Shard final : public io::LoopHandler {
                           std::uint32_t subscription_id, bool retain);
   void send_outgoing(Session& s, OutgoingMessage& m, bool dup);
   void pump_session(Session& s);
+  void start_inflight(Session& s, OutgoingMessage m);
   void destroy_session(Session* s);
   void clear_session_state(Session& s);
   std::uint16_t session_window(const Session& s) const;
@@ -144,7 +146,6 @@ class Shard final : public io::LoopHandler {
   void pump_retained(Session& s);
   bool retained_room(Session& s);
   void publish_sys_topics();
-  void release_retained();
 
   unsigned id_;
   const Config& config_;

@@ -11,6 +11,7 @@
 #include "broker/shard_envelope.hpp"
 #include "io/loop.hpp"
 #include "io/spsc_ring.hpp"
+#include "io/wake_flag.hpp"
 
 namespace shardmq::broker {
 
@@ -24,12 +25,10 @@ class ShardMesh {
   // Each shard registers its loop before serving, so producers can wake it.
   void attach_loop(unsigned shard, io::Loop* loop) { slots_[shard].loop = loop; }
 
-  // Consumer side. Declares the shard idle; the caller must then re-check its inbound
-  // rings (the seq_cst fence pairs with the one in notify()) before it blocks.
-  void set_idle(unsigned shard, bool idle) {
-    slots_[shard].idle.store(idle, std::memory_order_relaxed);
-    if (idle) std::atomic_thread_fence(std::memory_order_seq_cst);
-  }
+  // Consumer side (io::WakeFlag's protocol): before it blocks, a shard declares the sleep and
+  // then re-checks its inbound rings; once awake it cancels the declaration.
+  void prepare_sleep(unsigned shard) { slots_[shard].wake.prepare_sleep(); }
+  void cancel_sleep(unsigned shard) { slots_[shard].wake.cancel_sleep(); }
   bool inbound_empty(unsigned shard);
 
   // A producer whose ring to `to` is full flags it; the consumer, after draining that
@@ -55,15 +54,15 @@ class ShardMesh {
     return slots_[shard].congested.load(std::memory_order_acquire);
   }
 
-  // Producer side, after pushing to `to`: wakes it only if it declared itself idle.
+  // Producer side, after pushing to `to`: wakes it only if it is about to sleep (one
+  // wake-up per sleep however many producers push).
   void notify(unsigned to) {
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (slots_[to].idle.load(std::memory_order_relaxed)) slots_[to].loop->wake();
+    if (slots_[to].wake.should_wake()) slots_[to].loop->wake();
   }
 
  private:
   struct alignas(64) Slot {
-    std::atomic<bool> idle{false};
+    io::WakeFlag wake;
     std::atomic<bool> congested{false};
     io::Loop* loop = nullptr;
   };

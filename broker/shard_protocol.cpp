@@ -102,16 +102,22 @@ void Shard::protocol_error(Connection& c, ReasonCode reason, std::string_view wh
   log_info("closing {}: {} (reason 0x{:02x})",
            c.client_id.empty() ? std::string("a connection") : "client '" + c.client_id + "'", why,
            static_cast<unsigned>(reason));
-  if (c.state == Connection::State::connected && c.version == ProtocolVersion::v5) {
-    core::Disconnect d;
-    d.reason_code = reason;
-    send_packet(c, d);
+  if (c.state == Connection::State::connected) {
+    send_disconnect(c, reason);
   } else if (c.state == Connection::State::awaiting_connect && c.version == ProtocolVersion::v5) {
     core::ConnAck ack;
     ack.reason_code = reason;
     send_packet(c, ack);
   }
   close_connection(c, CloseKind::graceful);
+}
+
+// MQTT 5 clients hear why the server closes their connection; 3.1.x has no way to say it.
+void Shard::send_disconnect(Connection& c, ReasonCode reason) {
+  if (c.version != ProtocolVersion::v5) return;
+  core::Disconnect d;
+  d.reason_code = reason;
+  send_packet(c, d);
 }
 
 bool Shard::send_packet(Connection& c, const core::Packet& p) {
@@ -213,7 +219,7 @@ void Shard::handle_connect(Connection& c, const core::Connect& p) {
   c.keepalive_s = p.keep_alive;
   if (p.version == ProtocolVersion::v5 && c.keepalive_s > config_.max_keepalive)
     c.keepalive_s = config_.max_keepalive;
-  (void)assigned;
+  c.id_assigned = assigned;
   if (p.will) {
     std::string_view will_props = p.version == ProtocolVersion::v5
                                       ? core::as_string_view(p.will->properties.raw)
@@ -266,7 +272,7 @@ void Shard::complete_connect(Connection& c, const AttachReply& reply) {
   c.state = Connection::State::connected;
   ack.session_present = reply.session_present;
   if (c.version == ProtocolVersion::v5) {
-    if (c.client_id.starts_with("auto-")) ack.properties.assigned_client_identifier = c.client_id;
+    if (c.id_assigned) ack.properties.assigned_client_identifier = c.client_id;
     ack.properties.retain_available = std::nullopt;  // retained messages are supported
     ack.properties.shared_subscription_available = 0;
     ack.properties.receive_maximum = config_.max_inflight;

@@ -42,10 +42,6 @@ void Shard::apply_retained(PublishedMessage* m, std::uint64_t order) {
   retained_.set(m->topic(), RetainedMessage(m, order));
 }
 
-void Shard::release_retained() {
-  retained_.clear();
-}
-
 // Shard 0 publishes the broker's figures as retained messages under $SYS/broker/.
 void Shard::publish_sys_topics() {
   next_sys_tick_ = tick_ + std::uint64_t(config_.sys_interval_s) * 10;

@@ -308,11 +308,7 @@ void Shard::handle_envelope(const ShardEnvelope& e) {
     case K::kick: {
       Connection* c = connection_by_serial(e.target);
       if (c && c->state == Connection::State::connected) {
-        if (c->version == core::ProtocolVersion::v5) {
-          core::Disconnect d;
-          d.reason_code = core::ReasonCode::SessionTakenOver;
-          send_packet(*c, d);
-        }
+        send_disconnect(*c, core::ReasonCode::SessionTakenOver);
         close_connection(*c, CloseKind::graceful);
       }
       return;

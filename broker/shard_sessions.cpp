@@ -45,7 +45,6 @@ void Shard::finish_attach(Session* s, AttachRequest& req) {
   } else {
     s = new Session;
     s->client_id = req.client_id;
-    s->id = (std::uint64_t(id_) << 48) | next_session_serial_++;
     sessions_.emplace(std::string_view(s->client_id), s);
   }
   session_timers_.cancel(s->expiry_timer);
@@ -154,15 +153,7 @@ void Shard::deliver_to_session(Session& s, const LocalPublish& p, std::uint8_t q
   OutgoingMessage out{m, qos, retain, subscription_id, 0, false};
   if (s.online && s.queue.empty() && s.inflight.size() < session_window(s)) {
     m->add_ref();
-    s.inflight.push_back(out);
-    OutgoingMessage& sent = s.inflight.back();
-    do {
-      if (++s.next_packet_id == 0) s.next_packet_id = 1;
-    } while (std::any_of(s.inflight.begin(), s.inflight.end() - 1, [&](const OutgoingMessage& o) {
-      return o.packet_id == s.next_packet_id;
-    }));
-    sent.packet_id = s.next_packet_id;
-    send_outgoing(s, sent, false);
+    start_inflight(s, out);
     return;
   }
   std::size_t bytes = m->payload().size() + m->topic().size();
@@ -261,19 +252,27 @@ void Shard::send_outgoing(Session& s, OutgoingMessage& m, bool dup) {
                         m.subscription_id, m.message, s.connection.serial, m.packet_id});
 }
 
+// Gives the message a packet identifier no other in-flight message of the session holds,
+// and sends it.
+void Shard::start_inflight(Session& s, OutgoingMessage m) {
+  auto in_use = [&](std::uint16_t id) {
+    return std::any_of(s.inflight.begin(), s.inflight.end(),
+                       [id](const OutgoingMessage& o) { return o.packet_id == id; });
+  };
+  do {
+    if (++s.next_packet_id == 0) s.next_packet_id = 1;
+  } while (in_use(s.next_packet_id));
+  m.packet_id = s.next_packet_id;
+  s.inflight.push_back(m);
+  send_outgoing(s, s.inflight.back(), false);
+}
+
 void Shard::pump_session(Session& s) {
   while (s.online && !s.queue.empty() && s.inflight.size() < session_window(s)) {
     OutgoingMessage m = s.queue.front();
     s.queue.pop_front();
     s.queued_bytes -= m.message->payload().size() + m.message->topic().size();
-    do {
-      if (++s.next_packet_id == 0) s.next_packet_id = 1;
-    } while (std::any_of(s.inflight.begin(), s.inflight.end(), [&](const OutgoingMessage& o) {
-      return o.packet_id == s.next_packet_id;
-    }));
-    m.packet_id = s.next_packet_id;
-    s.inflight.push_back(m);
-    send_outgoing(s, s.inflight.back(), false);
+    start_inflight(s, m);
   }
   if (s.congested || s.queue.size() >= config_.max_queued_messages / 2) update_congestion(s);
 }

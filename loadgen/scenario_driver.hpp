@@ -5,9 +5,12 @@
 
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <utility>
 
 #include "loadgen/options.hpp"
 #include "loadgen/report.hpp"
@@ -41,6 +44,24 @@ std::optional<RunSetup> prepare_run(const Options& o, std::uint64_t total_client
 
 // Even split of `total` units over `procs` workers (the first ones take the remainder).
 std::uint64_t share_of(std::uint64_t total, unsigned procs, unsigned w);
+
+// Runs `Scenario` (constructed as Scenario(options, context, clients, setup)) for o.pairs
+// pairs of clients over the worker processes; a pair never straddles two workers. Returns
+// the pool's result and the number of workers, or nothing when the options are unusable.
+template <typename Scenario>
+std::optional<std::pair<PoolResult, unsigned>> run_pairs(const Options& o) {
+  const std::uint64_t clients = 2ull * o.pairs;
+  auto setup = prepare_run(o, clients);
+  if (!setup) return std::nullopt;
+  const unsigned procs = std::min<unsigned>(setup->procs, std::max(1u, o.pairs));
+  auto split = [&](unsigned w) { return 2 * share_of(o.pairs, procs, w); };
+  auto work = [&](const WorkerContext& ctx, std::uint64_t n) {
+    Scenario s(o, ctx, static_cast<std::uint32_t>(n), *setup);
+    return s.run();
+  };
+  return std::pair{
+      run_workers(procs, split, work, run_bound_seconds(o, static_cast<unsigned>(clients))), procs};
+}
 
 // Adds the connection figures; returns kExitClients when any client failed or a worker died.
 int add_connection_figures(Report& r, const PoolResult& res);

@@ -91,17 +91,9 @@ class PingTest final : public ScenarioBase {
 }  // namespace
 
 int run_pingtest(const Options& o) {
-  const std::uint64_t clients = 2ull * o.pairs;
-  auto setup = prepare_run(o, clients);
-  if (!setup) return kExitUsage;
-  const unsigned procs = std::min<unsigned>(setup->procs, std::max(1u, o.pairs));
-  auto split = [&](unsigned w) { return 2 * share_of(o.pairs, procs, w); };
-  auto work = [&](const WorkerContext& ctx, std::uint64_t n) {
-    PingTest s(o, ctx, static_cast<std::uint32_t>(n), *setup);
-    return s.run();
-  };
-  PoolResult res =
-      run_workers(procs, split, work, run_bound_seconds(o, static_cast<unsigned>(clients)));
+  auto run = run_pairs<PingTest>(o);
+  if (!run) return kExitUsage;
+  const auto& [res, procs] = *run;
   const Tally& t = res.tally;
 
   Report r(fmt::format("pingtest qos={} size={} pairs={} procs={}", o.qos, o.size, o.pairs, procs));
