@@ -1,7 +1,8 @@
 // Which local address each client connects from. Towards one broker address and port, a
-// source address offers one ephemeral port range (~28k ports by default); past that,
-// clients are spread over 127.0.0.2, 127.0.0.3, ... (loopback answers for all of
-// 127.0.0.0/8) or over the addresses given with --source.
+// source address offers one ephemeral port range (~28k ports by default); past that (or,
+// towards loopback, past a quarter of it, to keep connect()'s port search cheap), clients are
+// spread over 127.0.0.2, 127.0.0.3, ... (loopback answers for all of 127.0.0.0/8) or over
+// the addresses given with --source.
 #pragma once
 
 #include <netinet/in.h>
