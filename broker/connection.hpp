@@ -3,6 +3,7 @@
 // session lives on the client identifier's home shard (see session.hpp).
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -20,6 +21,24 @@ namespace shardmq::broker {
 
 struct Session;
 
+// A client's own QoS 1/2 publishing state beyond the packet at hand, allocated when it first
+// sends QoS 2 or has an acknowledgement held back (most connections never do).
+struct InboundQos {
+  // Packet ids received (PUBREC sent) and not yet released by PUBREL. Handed to the
+  // session when the connection ends so a reconnect keeps exactly-once.
+  std::vector<std::uint16_t> qos2_awaiting_rel;
+  // PUBACK/PUBREC held back while subscribers downstream are congested, in arrival order
+  // (bit 16 set: PUBREC). Once one is held, later ones queue behind it.
+  std::vector<std::uint32_t> held_acks;
+
+  bool awaiting_rel(std::uint16_t id) const {
+    return std::find(qos2_awaiting_rel.begin(), qos2_awaiting_rel.end(), id) !=
+           qos2_awaiting_rel.end();
+  }
+};
+
+// Laid out for size (160 bytes): a broker holding a million idle connections pays for every
+// field here, so what only some connections need sits behind a pointer.
 struct Connection {
   enum class State : std::uint8_t {
     awaiting_connect,  // socket open, no CONNECT yet
@@ -41,12 +60,14 @@ struct Connection {
   bool in_flush_list = false;
   bool close_when_flushed = false;
   bool session_attached = false;  // the home shard counts this connection as the session's
+  bool in_held_list = false;      // listed in the shard's held-ack connections
   std::uint16_t keepalive_s = 0;
   std::uint16_t listener = 0;        // index into the configured listeners
   std::uint16_t home = 0;            // the session's home shard
   std::uint32_t max_packet_out = 0;  // client's Maximum Packet Size (MQTT 5), 0: none
   std::uint64_t last_rx_tick = 0;    // touched on every packet; checked when the timer fires
   io::TimerNode timer;               // connect timeout, then keepalive deadline
+  Connection* index_next = nullptr;  // the shard's connection index chains through this
 
   // TLS / WebSocket / PROXY: what sits between the socket and MQTT (null for plain TCP).
   std::unique_ptr<io::StreamLayer> layer;
@@ -60,15 +81,12 @@ struct Connection {
   // The will, published when the connection ends without DISCONNECT.
   PublishedMessage* will = nullptr;
 
-  // Inbound QoS 2: packet ids received (PUBREC sent) and not yet released by PUBREL.
-  // Handed to the session when the connection ends so a reconnect keeps exactly-once.
-  std::vector<std::uint16_t> qos2_awaiting_rel;
+  std::unique_ptr<InboundQos> inbound;  // null until first needed
 
-  // PUBACK/PUBREC held back while subscribers downstream are congested, in arrival order
-  // (high bit set: PUBREC). Once one is held, later ones queue behind it.
-  std::vector<std::uint32_t> held_acks;
-  bool in_held_list = false;
-
+  InboundQos& inbound_qos() {
+    if (!inbound) inbound = std::make_unique<InboundQos>();
+    return *inbound;
+  }
   bool paused() const { return ring_paused || home_paused; }
 
   static Connection* from_timer(io::TimerNode* n) {

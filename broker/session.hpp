@@ -17,6 +17,7 @@
 #include "broker/retained_message.hpp"
 #include "broker/shard_envelope.hpp"
 #include "broker/subscription.hpp"
+#include "broker/subscription_list.hpp"
 #include "core/mqtt_types.hpp"
 #include "core/retained_tree.hpp"
 #include "io/timer_wheel.hpp"
@@ -24,6 +25,7 @@
 namespace shardmq::broker {
 
 struct Connection;
+struct Session;
 
 // Retained messages matching a new subscription, sent a chunk at a time as the
 // subscriber's window and output buffer allow (a '#' subscribe may match millions).
@@ -42,39 +44,54 @@ struct OutgoingMessage {
   bool released = false;        // QoS 2: PUBREC received, PUBREL sent, awaiting PUBCOMP
 };
 
+// What a session keeps only while its client is away: the Session Expiry timer and the
+// inbound QoS 2 identifiers not yet released (a connection holds them while online).
+struct SessionAway {
+  explicit SessionAway(Session* s) : session(s) {}
+  io::TimerNode expiry_timer;  // MQTT 5 Session Expiry Interval (not scheduled: never expires)
+  Session* session;
+  std::vector<std::uint16_t> qos2_awaiting_rel;
+
+  static SessionAway* from_timer(io::TimerNode* n) {
+    return reinterpret_cast<SessionAway*>(reinterpret_cast<char*>(n) -
+                                          offsetof(SessionAway, expiry_timer));
+  }
+};
+
+// Laid out for size: a broker holding a million idle sessions pays for every field here
+// (152 bytes; state that only some sessions need sits behind the pointers at the end).
 struct Session {
   std::string client_id;
+  Session* index_next = nullptr;  // the shard's session index chains through this
 
   // Where the client is connected; online == false while it is away.
-  bool online = false;
   ConnectionRef connection;
   Connection* local_connection = nullptr;  // when the socket is on the home shard too
+  bool online = false;
   core::ProtocolVersion version = core::ProtocolVersion::v311;
+  bool in_stream_list = false;
+  bool congested = false;  // queue above the high-water mark, client still acking
   std::uint16_t receive_maximum = 65535;
+  std::uint16_t next_packet_id = 0;
   std::uint32_t expiry_s = 0;  // kept after disconnect when > 0 (3.1.1: clean session = 0)
+  // Matching scratch: whether this session is already a target of the publish being routed.
+  std::uint32_t target_index = 0;
+  std::uint64_t match_stamp = 0;
+  std::uint64_t queued_bytes = 0;
+  std::uint64_t last_progress_tick = 0;  // last acknowledgement from the client
 
-  // A new connection waiting for the old one to be closed (takeover).
-  std::unique_ptr<AttachRequest> pending;
-
-  std::vector<SubscriptionRecord> subscriptions;
+  SubscriptionList subscriptions;
   LazyDeque<OutgoingMessage> inflight;  // sent, not yet acknowledged, in send order
   LazyDeque<OutgoingMessage> queue;     // waiting for the window or the client
-  std::uint64_t queued_bytes = 0;
-  std::uint16_t next_packet_id = 0;
-  std::vector<std::uint16_t> qos2_awaiting_rel;  // stored while no connection holds them
   LazyDeque<RetainedStream> retained_streams;
-  bool in_stream_list = false;
-  bool congested = false;                // queue above the high-water mark, client still acking
-  std::uint64_t last_progress_tick = 0;  // last acknowledgement from the client
-  io::TimerNode expiry_timer;            // MQTT 5 Session Expiry Interval while the client is away
+  // A new connection waiting for the old one to be closed (takeover).
+  std::unique_ptr<AttachRequest> pending;
+  std::unique_ptr<SessionAway> away;  // while offline and kept
 
-  static Session* from_timer(io::TimerNode* n) {
-    return reinterpret_cast<Session*>(reinterpret_cast<char*>(n) - offsetof(Session, expiry_timer));
+  SessionAway& away_state() {
+    if (!away) away = std::make_unique<SessionAway>(this);
+    return *away;
   }
-
-  // Matching scratch: whether this session is already a target of the publish being routed.
-  std::uint64_t match_stamp = 0;
-  std::uint32_t target_index = 0;
 };
 
 }  // namespace shardmq::broker

@@ -81,8 +81,7 @@ Shard::~Shard() {
   for (auto& p : pending_subscribes_)
     delete p.request;
   std::vector<Session*> all;
-  for (auto& [id, s] : sessions_)
-    all.push_back(s);
+  sessions_.for_each([&](Session* s) { all.push_back(s); });
   for (Session* s : all)
     destroy_session(s);
 }
@@ -131,8 +130,7 @@ void Shard::request_stop() {
 }
 
 Connection* Shard::connection_by_serial(std::uint32_t serial) {
-  auto it = connections_.find(serial);
-  return it == connections_.end() ? nullptr : it->second;
+  return connections_.find(serial);
 }
 
 // ---- loop callbacks ----
@@ -161,7 +159,7 @@ void Shard::on_accept(std::uint32_t listener, io::SocketId socket, const io::Pee
     c->layer = listeners_[listener]->make_layers();
     ++listener_connections_[listener];
   }
-  connections_.emplace(c->serial, c);
+  connections_.insert(c);
   loop_->start(socket, c);
   timers_.schedule(c->timer, tick_ + ms_to_ticks(config_.connect_timeout_ms));
 }
@@ -237,7 +235,7 @@ void Shard::on_closed(void* ctx) {
   if (c->in_flush_list) std::erase(flush_list_, c);
   std::erase_if(paused_publishers_, [c](const auto& p) { return p.first == c; });
   if (c->in_held_list) std::erase(held_ack_connections_, c);
-  connections_.erase(c->serial);
+  connections_.erase(c);
   if (c->listener < listener_connections_.size()) --listener_connections_[c->listener];
   c->out.release_all();
   if (c->will) c->will->release();
@@ -254,7 +252,7 @@ void Shard::on_tick() {
   ++tick_;
   timers_.advance(tick_, [this](io::TimerNode& n) { on_timer(*Connection::from_timer(&n)); });
   session_timers_.advance(tick_, [this](io::TimerNode& n) {
-    Session* s = Session::from_timer(&n);
+    Session* s = SessionAway::from_timer(&n)->session;
     if (!s->online && !s->pending) {
       log_debug("session '{}' expired", s->client_id);
       destroy_session(s);
@@ -268,8 +266,7 @@ void Shard::on_tick() {
   }
   if (shutting_down_ && tick_ >= shutdown_deadline_tick_) {
     std::vector<Connection*> all;
-    for (auto& [serial, c] : connections_)
-      all.push_back(c);
+    connections_.for_each([&](Connection* c) { all.push_back(c); });
     for (Connection* c : all) {
       if (c->state != Connection::State::closing) {
         close_connection(*c, CloseKind::abrupt);
@@ -413,8 +410,7 @@ void Shard::begin_shutdown() {
   shutdown_deadline_tick_ = tick_ + ms_to_ticks(config_.shutdown_timeout_ms);
   loop_->stop_listening();
   std::vector<Connection*> all;
-  for (auto& [serial, c] : connections_)
-    all.push_back(c);
+  connections_.for_each([&](Connection* c) { all.push_back(c); });
   for (Connection* c : all) {
     if (c->state == Connection::State::connected)
       send_disconnect(*c, core::ReasonCode::ServerShuttingDown);

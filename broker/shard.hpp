@@ -16,8 +16,9 @@
 #include <future>
 #include <memory>
 #include <string>
-#include <unordered_map>
 #include <vector>
+
+#include <xxhash.h>
 
 #include "broker/broker_stats.hpp"
 #include "broker/config.hpp"
@@ -28,6 +29,7 @@
 #include "broker/session.hpp"
 #include "broker/shard_mesh.hpp"
 #include "broker/subscription.hpp"
+#include "core/intrusive_hash_index.hpp"
 #include "core/packets.hpp"
 #include "core/retained_tree.hpp"
 #include "core/shard_interest.hpp"
@@ -160,15 +162,26 @@ class Shard final : public io::LoopHandler {
   std::uint64_t shutdown_deadline_tick_ = 0;
 
   io::Slab<Connection> connection_slab_;
-  std::unordered_map<std::uint32_t, Connection*> connections_;  // by serial
+  struct ConnectionBySerial {
+    static std::uint32_t key(const Connection& c) { return c.serial; }
+    static Connection*& next(Connection& c) { return c.index_next; }
+    static std::size_t hash(std::uint32_t serial) { return serial; }  // serials are sequential
+  };
+  core::IntrusiveHashIndex<Connection, ConnectionBySerial> connections_;
   std::uint32_t next_serial_ = 1;
   std::vector<Connection*> flush_list_;
   std::vector<std::pair<Connection*, std::uint32_t>> resume_list_;  // answered by their home
   std::vector<std::uint32_t> listener_connections_;                 // open connections per listener
 
-  // Sessions whose client identifier hashes to this shard.
-  // Keyed by a view of Session::client_id (no second copy of every identifier).
-  std::unordered_map<std::string_view, Session*> sessions_;
+  // Sessions whose client identifier hashes to this shard, by identifier.
+  io::Slab<Session> session_slab_;
+  struct SessionById {
+    static std::string_view key(const Session& s) { return s.client_id; }
+    static Session*& next(Session& s) { return s.index_next; }
+    // The high half: the low bits also pick the home shard (hash % shards), so they are alike here.
+    static std::size_t hash(std::string_view id) { return XXH3_64bits(id.data(), id.size()) >> 32; }
+  };
+  core::IntrusiveHashIndex<Session, SessionById> sessions_;
   std::uint64_t next_session_serial_ = 1;
 
   // Subscriptions of this shard's sessions, and which filters the other shards have.

@@ -146,14 +146,11 @@ void Shard::handle_packet(Connection& c, const core::Packet& p) {
       return handle_publish(c, std::get<core::Publish>(p));
     case core::PacketType::PubRel: {
       auto& rel = std::get<core::PubRel>(p);
-      auto it = std::find(c.qos2_awaiting_rel.begin(), c.qos2_awaiting_rel.end(), rel.packet_id);
       core::PubComp comp;
       comp.packet_id = rel.packet_id;
-      if (it != c.qos2_awaiting_rel.end()) {
-        c.qos2_awaiting_rel.erase(it);
-      } else if (c.version == ProtocolVersion::v5) {
+      const bool released = c.inbound && std::erase(c.inbound->qos2_awaiting_rel, rel.packet_id);
+      if (!released && c.version == ProtocolVersion::v5)
         comp.reason_code = ReasonCode::PacketIdentifierNotFound;
-      }
       send_packet(c, comp);
       return;
     }
@@ -268,7 +265,7 @@ void Shard::complete_connect(Connection& c, const AttachReply& reply) {
   c.session = reply.session;
   c.session_attached = true;
   if (c.home == id_) c.session->local_connection = &c;
-  c.qos2_awaiting_rel = reply.qos2_awaiting_rel;
+  if (!reply.qos2_awaiting_rel.empty()) c.inbound_qos().qos2_awaiting_rel = reply.qos2_awaiting_rel;
   c.state = Connection::State::connected;
   ack.session_present = reply.session_present;
   if (c.version == ProtocolVersion::v5) {
@@ -321,8 +318,7 @@ void Shard::handle_publish(Connection& c, const core::Publish& p) {
     return protocol_error(c, ReasonCode::TopicAliasInvalid, "topic alias over the maximum of 0");
   }
   std::uint8_t qos = static_cast<std::uint8_t>(p.qos);
-  if (qos == 2 && std::find(c.qos2_awaiting_rel.begin(), c.qos2_awaiting_rel.end(), p.packet_id) !=
-                      c.qos2_awaiting_rel.end()) {
+  if (qos == 2 && c.inbound && c.inbound->awaiting_rel(p.packet_id)) {
     // A resend of a message already taken: acknowledge again, deliver nothing.
     core::PubRec rec;
     rec.packet_id = p.packet_id;
@@ -339,11 +335,11 @@ void Shard::handle_publish(Connection& c, const core::Publish& p) {
   pub.origin_session = reinterpret_cast<std::uintptr_t>(c.session);
   bool congested = route(pub, &c);
   if (qos == 0) return;
-  if (qos == 2) c.qos2_awaiting_rel.push_back(p.packet_id);
+  if (qos == 2) c.inbound_qos().qos2_awaiting_rel.push_back(p.packet_id);
   std::uint32_t ack = p.packet_id | (qos == 2 ? 0x10000u : 0u);
-  if (!congested && c.held_acks.empty()) return send_publish_ack(c, ack);
+  if (!congested && (!c.inbound || c.inbound->held_acks.empty())) return send_publish_ack(c, ack);
   // Downstream is congested: acknowledge later (release_held_acks), in order.
-  c.held_acks.push_back(ack);
+  c.inbound_qos().held_acks.push_back(ack);
   if (!c.in_held_list) {
     c.in_held_list = true;
     held_ack_connections_.push_back(&c);
@@ -404,7 +400,7 @@ void Shard::detach_from_session(Connection& c) {
   auto* n = new DetachNotice;
   n->session = c.session;
   n->connection = ConnectionRef{static_cast<std::uint16_t>(id_), c.serial};
-  n->qos2_awaiting_rel = std::move(c.qos2_awaiting_rel);
+  if (c.inbound) n->qos2_awaiting_rel = std::move(c.inbound->qos2_awaiting_rel);
   if (c.home == id_) {
     session_detach(n);
   } else {

@@ -105,15 +105,12 @@ bool Shard::write_publish(Connection& c, std::string_view topic, std::string_vie
 bool Shard::add_subscription(Session& s, const std::string& filter, const SubscriptionOptions& o,
                              bool* existed) {
   *existed = false;
-  for (SubscriptionRecord& r : s.subscriptions) {
-    if (r.filter == filter) {
-      r.options = o;
-      subscriptions_.insert(filter, &s, o);  // replaces the options
-      *existed = true;
-      return false;
-    }
+  if (s.subscriptions.update(filter, o)) {
+    subscriptions_.insert(filter, &s, o);  // replaces the options
+    *existed = true;
+    return false;
   }
-  s.subscriptions.push_back(SubscriptionRecord{filter, o});
+  s.subscriptions.add(filter, o);
   const std::size_t filters_before = subscriptions_.filter_count();
   subscriptions_.insert(filter, &s, o);
   ShardCounters::bump(counters_.subscriptions);
@@ -126,11 +123,7 @@ bool Shard::add_subscription(Session& s, const std::string& filter, const Subscr
 }
 
 bool Shard::remove_subscription(Session& s, const std::string& filter) {
-  auto it = std::find_if(s.subscriptions.begin(), s.subscriptions.end(),
-                         [&](const SubscriptionRecord& r) { return r.filter == filter; });
-  if (it == s.subscriptions.end()) return false;
-  *it = std::move(s.subscriptions.back());
-  s.subscriptions.pop_back();
+  if (!s.subscriptions.remove(filter)) return false;
   const std::size_t filters_before = subscriptions_.filter_count();
   subscriptions_.erase(filter, &s);
   counters_.subscriptions.store(counters_.subscriptions.load(std::memory_order_relaxed) - 1,

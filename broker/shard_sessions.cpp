@@ -13,8 +13,7 @@ using core::ProtocolVersion;
 using core::ReasonCode;
 
 void Shard::session_attach(AttachRequest* req) {
-  auto it = sessions_.find(req->client_id);
-  Session* s = it == sessions_.end() ? nullptr : it->second;
+  Session* s = sessions_.find(req->client_id);
   if (s && s->online) {
     // Takeover: close the current connection, finish when it has let go of the session.
     if (s->pending) {
@@ -43,11 +42,16 @@ void Shard::finish_attach(Session* s, AttachRequest& req) {
     else
       present = true;
   } else {
-    s = new Session;
+    s = session_slab_.create();
     s->client_id = req.client_id;
-    sessions_.emplace(std::string_view(s->client_id), s);
+    sessions_.insert(s);
   }
-  session_timers_.cancel(s->expiry_timer);
+  std::vector<std::uint16_t> qos2_awaiting_rel;
+  if (s->away) {  // back from away: stop its expiry, hand its QoS 2 state to the connection
+    session_timers_.cancel(s->away->expiry_timer);
+    qos2_awaiting_rel = std::move(s->away->qos2_awaiting_rel);
+    s->away.reset();
+  }
   s->online = true;
   s->last_progress_tick = tick_;
   s->local_connection = nullptr;  // set by complete_connect when the socket is here
@@ -59,14 +63,12 @@ void Shard::finish_attach(Session* s, AttachRequest& req) {
   reply->connection = req.connection;
   reply->session = s;
   reply->session_present = present;
-  reply->qos2_awaiting_rel = std::move(s->qos2_awaiting_rel);
-  s->qos2_awaiting_rel.clear();
+  reply->qos2_awaiting_rel = std::move(qos2_awaiting_rel);
   send_to(req.connection.shard, ShardEnvelope{ShardEnvelope::Kind::attached, 0,
                                               static_cast<std::uint16_t>(id_), 0, reply});
   // On this shard the answer is handled at once, and a connection that is already gone
   // hands the session straight back, which may end it: look it up again before using it.
-  auto it = sessions_.find(req.client_id);
-  if (it == sessions_.end() || it->second != s || !s->online || !(s->connection == req.connection))
+  if (sessions_.find(req.client_id) != s || !s->online || !(s->connection == req.connection))
     return;
   // Unacknowledged messages go again, in their original order (PUBLISH with DUP, or PUBREL).
   for (OutgoingMessage& m : s->inflight)
@@ -83,7 +85,8 @@ void Shard::session_detach(DetachNotice* n) {
   s->online = false;
   s->local_connection = nullptr;
   update_congestion(*s);
-  s->qos2_awaiting_rel = std::move(n->qos2_awaiting_rel);
+  if (!n->qos2_awaiting_rel.empty())
+    s->away_state().qos2_awaiting_rel = std::move(n->qos2_awaiting_rel);
   s->retained_streams.clear();  // sent again on the next SUBSCRIBE, not queued
   delete n;
   if (s->pending) {
@@ -92,13 +95,13 @@ void Shard::session_detach(DetachNotice* n) {
   } else if (s->expiry_s == 0) {
     destroy_session(s);
   } else if (s->expiry_s != 0xFFFFFFFFu) {
-    session_timers_.schedule(s->expiry_timer, tick_ + std::uint64_t(s->expiry_s) * 10);
+    session_timers_.schedule(s->away_state().expiry_timer, tick_ + std::uint64_t(s->expiry_s) * 10);
   }
 }
 
 void Shard::clear_session_state(Session& s) {
   while (!s.subscriptions.empty()) {
-    std::string f = s.subscriptions.back().filter;
+    std::string f((*s.subscriptions.begin()).filter);
     remove_subscription(s, f);
   }
   for (auto& m : s.inflight)
@@ -108,11 +111,11 @@ void Shard::clear_session_state(Session& s) {
   s.inflight.clear();
   s.queue.clear();
   s.queued_bytes = 0;
-  s.qos2_awaiting_rel.clear();
+  if (s.away) s.away->qos2_awaiting_rel.clear();
 }
 
 void Shard::destroy_session(Session* s) {
-  session_timers_.cancel(s->expiry_timer);
+  if (s->away) session_timers_.cancel(s->away->expiry_timer);
   // A SUBSCRIBE still waiting for its barrier must not reach a freed session.
   for (PendingSubscribe& p : pending_subscribes_)
     if (p.request->session == s) p.request->session = nullptr;
@@ -120,8 +123,8 @@ void Shard::destroy_session(Session* s) {
   if (s->in_stream_list) std::erase(streaming_sessions_, s);
   s->retained_streams.clear();
   clear_session_state(*s);
-  sessions_.erase(s->client_id);
-  delete s;
+  sessions_.erase(s);
+  session_slab_.destroy(s);
 }
 
 std::uint16_t Shard::session_window(const Session& s) const {
@@ -217,9 +220,9 @@ void Shard::release_held_acks() {
   for (Connection* c : held) {
     c->in_held_list = false;
     if (c->state == Connection::State::connected)
-      for (std::uint32_t h : c->held_acks)
+      for (std::uint32_t h : c->inbound->held_acks)
         send_publish_ack(*c, h);
-    c->held_acks.clear();
+    c->inbound->held_acks.clear();
   }
 }
 

@@ -1,8 +1,7 @@
-// A subscription as the shard's index stores it (value) and as its session lists it.
+// A subscription's options, as the shard's index stores them (value) and as its session lists them.
 #pragma once
 
 #include <cstdint>
-#include <string>
 
 namespace shardmq::broker {
 
@@ -11,11 +10,6 @@ struct SubscriptionOptions {
   bool no_local = false;
   bool retain_as_published = false;
   std::uint32_t identifier = 0;  // MQTT 5 Subscription Identifier, 0: none
-};
-
-struct SubscriptionRecord {
-  std::string filter;
-  SubscriptionOptions options;
 };
 
 }  // namespace shardmq::broker
