@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "broker/compact_string.hpp"
 #include "broker/out_buffer.hpp"
 #include "broker/published_message.hpp"
 #include "core/mqtt_types.hpp"
@@ -76,7 +77,7 @@ struct Connection {
   ByteBlock rx_tail;  // bytes received but not yet handled (a partial packet, or a pause)
   OutBuffer out;
   Session* session = nullptr;  // valid on the home shard only; elsewhere an opaque handle
-  std::string client_id;
+  CompactString client_id;
 
   // The will, published when the connection ends without DISCONNECT.
   PublishedMessage* will = nullptr;
@@ -93,5 +94,9 @@ struct Connection {
     return reinterpret_cast<Connection*>(reinterpret_cast<char*>(n) - offsetof(Connection, timer));
   }
 };
+
+// A regression guard: every byte here is a megabyte per million connections
+// (docs/architecture.md).
+static_assert(sizeof(Connection) <= 160, "Connection grew: keep rarely used state behind a pointer");
 
 }  // namespace shardmq::broker

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "broker/compact_string.hpp"
 #include "broker/lazy_deque.hpp"
 #include "broker/published_message.hpp"
 #include "broker/retained_message.hpp"
@@ -59,9 +60,9 @@ struct SessionAway {
 };
 
 // Laid out for size: a broker holding a million idle sessions pays for every field here
-// (152 bytes; state that only some sessions need sits behind the pointers at the end).
+// (120 bytes; state that only some sessions need sits behind the pointers at the end).
 struct Session {
-  std::string client_id;
+  CompactString client_id;
   Session* index_next = nullptr;  // the shard's session index chains through this
 
   // Where the client is connected; online == false while it is away.
@@ -93,5 +94,8 @@ struct Session {
     return *away;
   }
 };
+
+// A regression guard: every byte here is a megabyte per million sessions (docs/architecture.md).
+static_assert(sizeof(Session) <= 120, "Session grew: keep rarely used state behind a pointer");
 
 }  // namespace shardmq::broker

@@ -254,7 +254,7 @@ void Shard::on_tick() {
   session_timers_.advance(tick_, [this](io::TimerNode& n) {
     Session* s = SessionAway::from_timer(&n)->session;
     if (!s->online && !s->pending) {
-      log_debug("session '{}' expired", s->client_id);
+      log_debug("session '{}' expired", s->client_id.view());
       destroy_session(s);
     }
   });
@@ -328,7 +328,7 @@ void Shard::on_timer(Connection& c) {
   // Keepalive: 1.5 times the interval since the last packet.
   std::uint64_t limit = ms_to_ticks(std::uint64_t(c.keepalive_s) * 1500);
   if (tick_ >= c.last_rx_tick + limit) {
-    log_info("client '{}' silent for 1.5 x {} s: disconnecting", c.client_id, c.keepalive_s);
+    log_info("client '{}' silent for 1.5 x {} s: disconnecting", c.client_id.view(), c.keepalive_s);
     close_connection(c, CloseKind::abrupt);
   } else {
     timers_.schedule(c.timer, c.last_rx_tick + limit);

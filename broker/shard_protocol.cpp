@@ -100,8 +100,9 @@ bool Shard::handle_frame(Connection& c, std::span<const std::byte> frame, std::s
 void Shard::protocol_error(Connection& c, ReasonCode reason, std::string_view why) {
   ShardCounters::bump(counters_.protocol_errors);
   log_info("closing {}: {} (reason 0x{:02x})",
-           c.client_id.empty() ? std::string("a connection") : "client '" + c.client_id + "'", why,
-           static_cast<unsigned>(reason));
+           c.client_id.empty() ? std::string("a connection")
+                               : fmt::format("client '{}'", c.client_id.view()),
+           why, static_cast<unsigned>(reason));
   if (c.state == Connection::State::connected) {
     send_disconnect(c, reason);
   } else if (c.state == Connection::State::awaiting_connect && c.version == ProtocolVersion::v5) {
@@ -210,7 +211,7 @@ void Shard::handle_connect(Connection& c, const core::Connect& p) {
     client_id = fmt::format("auto-{:x}-{:x}", id_, next_session_serial_++);
     assigned = p.version == ProtocolVersion::v5;
   }
-  c.client_id = std::move(client_id);
+  c.client_id.assign(client_id);
   c.max_packet_out =
       p.version == ProtocolVersion::v5 ? p.properties.maximum_packet_size.value_or(0) : 0;
   c.keepalive_s = p.keep_alive;
@@ -227,7 +228,7 @@ void Shard::handle_connect(Connection& c, const core::Connect& p) {
   }
 
   auto* req = new AttachRequest;
-  req->client_id = c.client_id;
+  req->client_id = std::move(client_id);
   req->connection = ConnectionRef{static_cast<std::uint16_t>(id_), c.serial};
   req->version = p.version;
   req->clean_start = p.clean_start;
@@ -237,7 +238,7 @@ void Shard::handle_connect(Connection& c, const core::Connect& p) {
   } else {
     req->session_expiry_s = p.clean_start ? 0 : 0xFFFFFFFFu;  // 3.1.1: kept until clean
   }
-  c.home = static_cast<std::uint16_t>(XXH3_64bits(c.client_id.data(), c.client_id.size()) %
+  c.home = static_cast<std::uint16_t>(XXH3_64bits(req->client_id.data(), req->client_id.size()) %
                                       mesh_.shards());
   c.state = Connection::State::attaching;
   c.home_paused = true;
@@ -269,7 +270,7 @@ void Shard::complete_connect(Connection& c, const AttachReply& reply) {
   c.state = Connection::State::connected;
   ack.session_present = reply.session_present;
   if (c.version == ProtocolVersion::v5) {
-    if (c.id_assigned) ack.properties.assigned_client_identifier = c.client_id;
+    if (c.id_assigned) ack.properties.assigned_client_identifier = c.client_id.view();
     ack.properties.retain_available = std::nullopt;  // retained messages are supported
     ack.properties.shared_subscription_available = 0;
     ack.properties.receive_maximum = config_.max_inflight;
@@ -288,7 +289,7 @@ void Shard::complete_connect(Connection& c, const AttachReply& reply) {
   ShardCounters::bump(counters_.clients_connected);
   // A PROXY header's source address, or the client certificate's name.
   std::string who = c.layer ? c.layer->peer_identity() : std::string();
-  log_debug("client '{}' connected{}{} (MQTT {}, keepalive {} s, session {})", c.client_id,
+  log_debug("client '{}' connected{}{} (MQTT {}, keepalive {} s, session {})", c.client_id.view(),
             who.empty() ? "" : " as ", who, static_cast<unsigned>(c.version), c.keepalive_s,
             reply.session_present ? "resumed" : "new");
   resume_later(c);
@@ -388,7 +389,7 @@ void Shard::publish_will(Connection& c) {
   if (!c.will) return;
   LocalPublish pub(c.will);  // adopts the reference
   c.will = nullptr;
-  log_debug("publishing the will of '{}' to '{}'", c.client_id, pub.topic);
+  log_debug("publishing the will of '{}' to '{}'", c.client_id.view(), pub.topic);
   route(pub, nullptr);
 }
 

@@ -24,7 +24,7 @@ void Shard::session_attach(AttachRequest* req) {
                                                     static_cast<std::uint16_t>(id_), 0, lost});
     }
     s->pending.reset(req);
-    log_info("client '{}' connected again: taking the session over", s->client_id);
+    log_info("client '{}' connected again: taking the session over", s->client_id.view());
     send_to(s->connection.shard,
             ShardEnvelope{ShardEnvelope::Kind::kick, 0, static_cast<std::uint16_t>(id_), 0, nullptr,
                           s->connection.serial, 0});
@@ -43,7 +43,7 @@ void Shard::finish_attach(Session* s, AttachRequest& req) {
       present = true;
   } else {
     s = session_slab_.create();
-    s->client_id = req.client_id;
+    s->client_id.assign(req.client_id);
     sessions_.insert(s);
   }
   std::vector<std::uint16_t> qos2_awaiting_rel;
