@@ -1,6 +1,9 @@
 // Out-of-line code of LevelTrie (the non-template part of TopicIndex,
 // ShardInterest and RetainedTree). It lives in this file because
 // core/meson.build lists topic_index.cpp as the topic area's only source.
+// XXH3 inlined here: matching hashes every topic level, and a call into the shared library
+// per level cost more than the short-input hash itself.
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 #include <chrono>
