@@ -97,6 +97,7 @@ struct Connection {
 
 // A regression guard: every byte here is a megabyte per million connections
 // (docs/architecture.md).
-static_assert(sizeof(Connection) <= 160, "Connection grew: keep rarely used state behind a pointer");
+static_assert(sizeof(Connection) <= 160,
+              "Connection grew: keep rarely used state behind a pointer");
 
 }  // namespace shardmq::broker

@@ -26,6 +26,7 @@
 #include "broker/listener.hpp"
 #include "broker/published_message.hpp"
 #include "broker/retained_message.hpp"
+#include "broker/route_cache.hpp"
 #include "broker/session.hpp"
 #include "broker/shard_mesh.hpp"
 #include "broker/subscription.hpp"
@@ -126,7 +127,8 @@ class Shard final : public io::LoopHandler {
   // Routing (shard_routing.cpp).
   // Returns true when a subscriber it reached is congested (see ShardMesh::set_congested).
   bool route(const struct LocalPublish& p, Connection* publisher);
-  void deliver_local(const struct LocalPublish& p);
+  // Delivers to this shard's subscribers; returns the mask of shards with interest.
+  std::uint64_t deliver_local(const struct LocalPublish& p);
   bool write_publish(Connection& c, std::string_view topic, std::string_view properties,
                      std::string_view payload, std::uint8_t qos, std::uint16_t packet_id, bool dup,
                      bool retain, std::uint32_t subscription_id);
@@ -235,9 +237,14 @@ class Shard final : public io::LoopHandler {
   };
   std::vector<Target> targets_;
   std::uint64_t match_stamp_ = 0;
-  core::Packet scratch_packet_;
-  ByteBlock layer_app_;  // plaintext out of a connection's TLS/WebSocket layer  // the packet being
-                         // handled; views into the receive buffer
+  // Recent topics' matches (shard_routing.cpp); any change to the subscription index or to
+  // the remote interest bumps the version, which retires every cached route.
+  RouteCache<Target> routes_;
+  std::uint64_t routes_version_ = 1;
+  const RouteCache<Target>::Route& find_route(std::string_view topic);
+
+  core::Packet scratch_packet_;  // the packet being handled; views into the receive buffer
+  ByteBlock layer_app_;          // plaintext out of a connection's TLS/WebSocket layer
 };
 
 }  // namespace shardmq::broker

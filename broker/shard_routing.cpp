@@ -16,10 +16,8 @@ namespace shardmq::broker {
 bool Shard::route(const LocalPublish& p, Connection* publisher) {
   if (p.retain) retain(p);
   route_hit_congestion_ = false;
-  deliver_local(p);
+  std::uint64_t mask = deliver_local(p) & ~(std::uint64_t(1) << id_);
   bool congested = route_hit_congestion_;
-  if (mesh_.shards() == 1) return congested;
-  std::uint64_t mask = remote_interest_.match_mask(p.topic) & ~(std::uint64_t(1) << id_);
   if (!mask) return congested;
   PublishedMessage* m = p.shared();
   if (!m) {
@@ -38,28 +36,44 @@ bool Shard::route(const LocalPublish& p, Connection* publisher) {
   return congested;
 }
 
-void Shard::deliver_local(const LocalPublish& p) {
+const RouteCache<Shard::Target>::Route& Shard::find_route(std::string_view topic) {
+  bool hit = false;
+  auto& r = routes_.lookup(topic, routes_version_, hit);
+  if (hit) return r;
+  subscriptions_.match(topic, [&](Session* const& s, const SubscriptionOptions& o) {
+    r.subscribers.push_back(Target{s, o});
+  });
+  r.remote_mask = mesh_.shards() > 1 ? remote_interest_.match_mask(topic) : 0;
+  routes_.store(r);
+  return r;
+}
+
+std::uint64_t Shard::deliver_local(const LocalPublish& p) {
+  const auto& route = find_route(p.topic);
   ++match_stamp_;
   targets_.clear();
-  subscriptions_.match(p.topic, [&](Session* const& s, const SubscriptionOptions& o) {
-    if (o.no_local && reinterpret_cast<std::uintptr_t>(s) == p.origin_session) return;
+  for (const auto& [s, o] : route.subscribers) {
+    if (o.no_local && reinterpret_cast<std::uintptr_t>(s) == p.origin_session) continue;
     if (s->match_stamp == match_stamp_) {
       // Overlapping subscriptions: one delivery at the highest QoS they grant.
       Target& t = targets_[s->target_index];
       if (o.max_qos > t.options.max_qos) t.options.max_qos = o.max_qos;
       if (!t.options.identifier) t.options.identifier = o.identifier;
       t.options.retain_as_published |= o.retain_as_published;
-      return;
+      continue;
     }
     s->match_stamp = match_stamp_;
     s->target_index = static_cast<std::uint32_t>(targets_.size());
     targets_.push_back(Target{s, o});
-  });
+  }
+  const std::uint64_t remote = route.remote_mask;  // read before delivering: no route is
+                                                   // touched again until this one is done
   for (const Target& t : targets_) {
     std::uint8_t q = p.qos < t.options.max_qos ? p.qos : t.options.max_qos;
     deliver_to_session(*t.session, p, q, t.options.identifier,
                        t.options.retain_as_published && p.retain);
   }
+  return remote;
 }
 
 bool Shard::write_publish(Connection& c, std::string_view topic, std::string_view properties,
@@ -107,12 +121,14 @@ bool Shard::add_subscription(Session& s, const std::string& filter, const Subscr
   *existed = false;
   if (s.subscriptions.update(filter, o)) {
     subscriptions_.insert(filter, &s, o);  // replaces the options
+    ++routes_version_;
     *existed = true;
     return false;
   }
   s.subscriptions.add(filter, o);
   const std::size_t filters_before = subscriptions_.filter_count();
   subscriptions_.insert(filter, &s, o);
+  ++routes_version_;
   ShardCounters::bump(counters_.subscriptions);
   // The shard's first subscriber on this filter: the other shards must route it here.
   if (subscriptions_.filter_count() > filters_before && mesh_.shards() > 1) {
@@ -126,6 +142,7 @@ bool Shard::remove_subscription(Session& s, const std::string& filter) {
   if (!s.subscriptions.remove(filter)) return false;
   const std::size_t filters_before = subscriptions_.filter_count();
   subscriptions_.erase(filter, &s);
+  ++routes_version_;
   counters_.subscriptions.store(counters_.subscriptions.load(std::memory_order_relaxed) - 1,
                                 std::memory_order_relaxed);
   if (subscriptions_.filter_count() < filters_before && mesh_.shards() > 1)
@@ -231,6 +248,7 @@ void Shard::handle_envelope(const ShardEnvelope& e) {
         remote_interest_.add(*f, e.from);
       else
         remote_interest_.remove(*f, e.from);
+      ++routes_version_;
       delete f;
       return;
     }

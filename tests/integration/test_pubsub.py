@@ -135,6 +135,35 @@ def test_unsubscribe_stops_delivery(clients):
     assert sub.payloads() == [b"before", b"sync1", b"sync2"]
 
 
+def test_routes_follow_subscription_changes(clients):
+    """One topic published again and again (its route is cached by the publisher's shard)
+    while subscribers come, change and go: every publish reaches exactly the subscribers of
+    that moment."""
+    pub = clients.paho()
+    a, b, c = clients.paho(), clients.paho(), clients.paho()
+    a.subscribe("rc-sync/a")
+    pub.publish("rc/t", b"m0")  # nobody yet
+    a.subscribe("rc/t")
+    pub.publish("rc/t", b"m1")
+    a.wait_for_payload(b"m1")
+    b.subscribe("rc/+")
+    pub.publish("rc/t", b"m2")
+    b.wait_for_payload(b"m2")
+    a.unsubscribe("rc/t")
+    pub.publish("rc/t", b"m3")
+    pub.publish("rc-sync/a", b"sync")  # same publisher: after m3 wherever m3 went
+    a.wait_for_payload(b"sync")
+    b.wait_for_payload(b"m3")
+    b.disconnect()  # its session ends, subscriptions with it
+    c.subscribe("rc/#", qos=1)
+    pub.publish("rc/t", b"m4", qos=1)
+    c.wait_for_payload(b"m4")
+    assert a.payloads() == [b"m1", b"m2", b"sync"]
+    assert b.payloads() == [b"m2", b"m3"]
+    assert c.payloads() == [b"m4"]
+    assert [m.qos for m in c.received()] == [1]
+
+
 def test_overlapping_subscriptions_same_client(clients):
     """Overlapping filters of one client: at least one copy, never more than one per filter."""
     sub = clients.paho()

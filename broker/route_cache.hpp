@@ -1,0 +1,108 @@
+// RouteCache: where recently published topics went on this shard, so that a topic published
+// again skips the walk of the subscription index and of the other shards' interest. Sensors
+// and services publish to the same few topics over and over; matching was the largest part
+// of the broker's CPU per message.
+//
+// An entry holds the topic, the raw (session, options) pairs the index matched, and the mask
+// of other shards interested. It is valid while its version equals the shard's routing
+// version, which every change to the subscription index or to the remote interest bumps, so
+// a stale route is never used (and session pointers in it are never read once the session
+// may be gone: ending a session removes its subscriptions first, which bumps the version).
+//
+// Direct-mapped by topic hash: a miss costs one hash and one compare, then the entry is
+// filled in place (its string and vector keep their capacity, so a warm cache allocates
+// nothing). When topics rarely repeat (a million devices, each on its own topic) the cache
+// turns itself off for a while: lookups then go straight to the index and cost nothing here.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <xxhash.h>
+
+namespace shardmq::broker {
+
+template <typename Subscriber>
+class RouteCache {
+ public:
+  struct Route {
+    std::uint64_t version = 0;  // 0: never filled
+    std::uint64_t hash = 0;
+    std::string topic;
+    std::uint64_t remote_mask = 0;
+    std::vector<Subscriber> subscribers;  // as the index matched them, overlaps included
+  };
+
+  // Routes with more subscribers are matched afresh each time, not kept (bounded memory).
+  static constexpr std::size_t kMaxSubscribers = 256;
+  // Every kWindow lookups: with fewer than kWindow / 8 hits, bypass the next kPause lookups.
+  static constexpr std::uint32_t kWindow = 1024;
+  static constexpr std::uint32_t kPause = 16 * 1024;
+
+  explicit RouteCache(std::size_t slots = 512) : slots_(round_up(slots)) {}
+
+  // The route for `topic`: a current cached one (`hit` true), or one to fill by matching
+  // (`hit` false) that the cache keeps if store() is called. `version` must not be 0.
+  Route& lookup(std::string_view topic, std::uint64_t version, bool& hit) {
+    hit = false;
+    if (pause_left_) {
+      --pause_left_;
+      return scratch();
+    }
+    if (++lookups_ == kWindow) {
+      const bool rarely = hits_ < kWindow / 8;
+      lookups_ = hits_ = 0;
+      if (rarely) {
+        pause_left_ = kPause;
+        return scratch();
+      }
+    }
+    const std::uint64_t hash = XXH3_64bits(topic.data(), topic.size());
+    Route& r = slots_[hash & (slots_.size() - 1)];
+    if (r.version == version && r.hash == hash && r.topic == topic) {
+      ++hits_;
+      hit = true;
+      return r;
+    }
+    r.version = 0;  // filled by the caller, kept only through store()
+    r.hash = hash;
+    r.topic.assign(topic);
+    r.remote_mask = 0;
+    r.subscribers.clear();
+    pending_version_ = version;
+    return r;
+  }
+
+  // Keeps `r`, just filled after a miss, for later lookups (unless it is too large).
+  void store(Route& r) {
+    if (&r == &scratch_ || r.subscribers.size() > kMaxSubscribers) return;
+    r.version = pending_version_;
+  }
+
+  bool paused() const { return pause_left_ != 0; }
+
+ private:
+  static std::size_t round_up(std::size_t n) {
+    std::size_t p = 1;
+    while (p < n)
+      p <<= 1;
+    return p;
+  }
+  Route& scratch() {
+    scratch_.remote_mask = 0;
+    scratch_.subscribers.clear();
+    return scratch_;
+  }
+
+  std::vector<Route> slots_;
+  Route scratch_;
+  std::uint64_t pending_version_ = 0;
+  std::uint32_t lookups_ = 0;
+  std::uint32_t hits_ = 0;
+  std::uint32_t pause_left_ = 0;
+};
+
+}  // namespace shardmq::broker
