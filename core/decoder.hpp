@@ -55,7 +55,10 @@ DecodeError decode_packet_into(std::span<const std::byte> buf, const DecodeOptio
                                Decoded& out);
 
 // Decodes exactly one complete frame (type byte .. end of remaining length) whose fixed
-// header has already been parsed by peek_frame.
+// header has already been parsed by peek_frame. A Publish already in `out` is reused
+// (cheaper than a fresh one); its properties are reset only if it holds properties that a
+// decode set (`raw` non-empty) or repeating properties supplied by the caller, so a Publish
+// filled in by hand should be reset before it is decoded into.
 DecodeError decode_frame(std::span<const std::byte> frame, std::size_t header_size,
                          const DecodeOptions& opts, Packet& out);
 

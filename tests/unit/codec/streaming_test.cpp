@@ -123,3 +123,47 @@ TEST_CASE("decode_packet: needs more bytes, then consumes one packet", "[codec][
   CHECK(std::holds_alternative<Connect>(whole->packet));
   CHECK(whole->consumed < all.size());
 }
+
+TEST_CASE("decode_frame: a reused Publish keeps nothing of the previous one", "[codec][stream]") {
+  Publish with;
+  with.topic = "a/b";
+  with.qos = QoS::AtLeastOnce;
+  with.packet_id = 7;
+  with.retain = true;
+  with.properties.message_expiry_interval = 60;
+  with.properties.content_type = "text/plain";
+  const StringPair up[] = {{"k", "v"}};
+  with.properties.user_properties = up;
+  const ByteVec v5 = encode_vec(with, ProtocolVersion::v5);
+
+  Publish plain;
+  plain.topic = "c";
+  const ByteVec v311 = encode_vec(plain, ProtocolVersion::v311);
+  const ByteVec v5_bare = encode_vec(plain, ProtocolVersion::v5);  // property length 0
+
+  auto decode_into = [](const ByteVec& buf, ProtocolVersion v, Packet& out) {
+    auto f = peek_frame(buf);
+    REQUIRE(f);
+    REQUIRE(decode_frame(buf, f->header_size, opts(v), out) == DecodeError::Ok);
+    return std::get<Publish>(out);
+  };
+  auto check_plain = [](const Publish& p) {
+    CHECK(p.topic == "c");
+    CHECK(p.qos == QoS::AtMostOnce);
+    CHECK(p.packet_id == 0);
+    CHECK_FALSE(p.retain);
+    CHECK_FALSE(p.properties.message_expiry_interval);
+    CHECK_FALSE(p.properties.content_type);
+    CHECK(p.properties.raw.empty());
+    CHECK(p.properties.user_property_count() == 0);
+  };
+
+  Packet scratch;
+  for (const ByteVec* next : {&v311, &v5_bare}) {
+    const Publish first = decode_into(v5, ProtocolVersion::v5, scratch);
+    CHECK(first.properties.message_expiry_interval == 60u);
+    CHECK(first.properties.user_property_count() == 1);
+    check_plain(
+        decode_into(*next, next == &v311 ? ProtocolVersion::v311 : ProtocolVersion::v5, scratch));
+  }
+}
