@@ -66,7 +66,11 @@ DecodeError publish(WireReader& r, std::uint8_t flags, const DecodeOptions& opts
   p.dup = (flags & 8u) != 0;
   p.retain = (flags & 1u) != 0;
   if (p.dup && qos == 0) return DecodeError::DupWithQoS0;
-  if (DecodeError e = utf8_string(r, p.topic); e != DecodeError::Ok) return e;
+  if (!r.string(p.topic)) return DecodeError::Truncated;
+  const bool plain = is_plain_topic(p.topic);
+  if (!plain) {
+    if (DecodeError e = utf8_check(p.topic); e != DecodeError::Ok) return e;
+  }
   if (qos != 0) {
     if (DecodeError e = nonzero_packet_id(r, p.packet_id); e != DecodeError::Ok) return e;
   }
@@ -82,7 +86,9 @@ DecodeError publish(WireReader& r, std::uint8_t flags, const DecodeOptions& opts
       return DecodeError::Ok;
     }
   }
-  if (DecodeError e = topic_name(p.topic); e != DecodeError::Ok) return e;
+  if (!plain || p.topic.empty()) {
+    if (DecodeError e = topic_name(p.topic); e != DecodeError::Ok) return e;
+  }
   p.payload = r.rest();
   return DecodeError::Ok;
 }

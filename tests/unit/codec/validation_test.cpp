@@ -1,5 +1,10 @@
 // One test per validation rule: each malformed input gives its own DecodeError.
+#include <random>
+#include <string>
+
 #include "codec_test_support.hpp"
+#include "core/topic_validation.hpp"
+#include "core/utf8.hpp"
 
 using namespace codec_test;
 
@@ -286,4 +291,32 @@ TEST_CASE("rule: will QoS/retain without will flag", "[codec][validation]") {
 
 TEST_CASE("rule: CONNACK reserved acknowledge flags", "[codec][validation]") {
   CHECK(err(bytes({0x20, 0x02, 0x02, 0x00}), v311, false) == DecodeError::ConnAckReservedFlags);
+}
+
+TEST_CASE("is_plain_topic agrees with the full UTF-8 and topic name checks",
+          "[codec][validation]") {
+  // The fast path may only say "plain" for topics the full checks accept; it must say so
+  // for printable ASCII without wildcards (else the fast path is never taken).
+  auto full_check = [](std::string_view s) {
+    bool ascii = true;
+    for (char c : s)
+      ascii &= static_cast<unsigned char>(c) < 0x80;
+    return ascii && check_mqtt_utf8(s) == Utf8Status::Ok && !has_wildcard(s);
+  };
+  CHECK(is_plain_topic(""));
+  CHECK(is_plain_topic("sensors/kitchen/temperature"));
+  CHECK_FALSE(is_plain_topic("sensors/+/temperature"));
+  CHECK_FALSE(is_plain_topic("sensors/kitchen/temperature/#"));
+  CHECK_FALSE(is_plain_topic(std::string_view("a/b\0c", 5)));
+  CHECK_FALSE(is_plain_topic("caf\xc3\xa9/menu"));
+
+  std::mt19937 rng(7);
+  const char alphabet[] = {'a', '/', '+', '#', '\0', '\x7f', '\x80', '\xc3', '\xa9', 'Z', ' '};
+  for (int i = 0; i < 20000; ++i) {
+    std::string s(rng() % 24, 'x');
+    const int dirt = static_cast<int>(rng() % 3);  // 0..2 odd bytes anywhere
+    for (int k = 0; k < dirt && !s.empty(); ++k)
+      s[rng() % s.size()] = alphabet[rng() % sizeof alphabet];
+    REQUIRE(is_plain_topic(s) == full_check(s));
+  }
 }
