@@ -69,7 +69,8 @@ class RouteCache {
     }
     r.version = 0;  // filled by the caller, kept only through store()
     r.hash = hash;
-    r.topic.assign(topic);
+    r.topic.clear();  // then append: g++ 12 -O3 misreads assign() here (-Wrestrict)
+    r.topic.append(topic);
     r.remote_mask = 0;
     r.subscribers.clear();
     pending_version_ = version;

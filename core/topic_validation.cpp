@@ -24,23 +24,10 @@ TopicStatus check_plain_filter(std::string_view f) {
 }  // namespace
 
 bool has_wildcard(std::string_view s) {
-  // Eight bytes at a time: a byte equal to '+' or '#' becomes zero after the XOR, and the
-  // classic has-zero-byte test finds it. Topics are on the PUBLISH hot path.
-  constexpr std::uint64_t kLow = 0x0101010101010101ULL;
-  constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
-  const char* p = s.data();
-  std::size_t n = s.size();
-  for (; n >= 8; p += 8, n -= 8) {
-    std::uint64_t w;
-    std::memcpy(&w, p, 8);
-    std::uint64_t plus = w ^ (kLow * '+');
-    std::uint64_t hash = w ^ (kLow * '#');
-    if ((((plus - kLow) & ~plus) | ((hash - kLow) & ~hash)) & kHigh) return true;
-  }
-  for (; n != 0; ++p, --n) {
-    if (*p == '+' || *p == '#') return true;
-  }
-  return false;
+  std::size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8)
+    if (topic_words::wildcard_bytes(topic_words::load(s.data() + i))) return true;
+  return s.find_first_of("+#", i) != std::string_view::npos;
 }
 
 TopicStatus check_topic_name(std::string_view topic) {

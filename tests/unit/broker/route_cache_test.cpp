@@ -58,7 +58,9 @@ TEST_CASE("route cache: pauses itself while topics do not repeat", "[broker][rou
   Cache c(64);
   bool hit = false;
   for (std::uint32_t i = 0; i < Cache::kWindow; ++i) {
-    auto& r = c.lookup("t/" + std::to_string(i), 1, hit);
+    std::string topic = "t/";
+    topic += std::to_string(i);
+    auto& r = c.lookup(topic, 1, hit);
     c.store(r);
   }
   CHECK(c.paused());

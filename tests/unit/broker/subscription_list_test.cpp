@@ -87,7 +87,7 @@ TEST_CASE("subscription list: matches a map under random operations", "[broker][
   std::map<std::string, std::uint32_t> model;
   for (int step = 0; step < 20000; ++step) {
     std::string f = "t/" + std::to_string(rng() % 64);
-    if (rng() % 3 == 0) f += "/" + std::string(rng() % 40, 'y');
+    if (rng() % 3 == 0) f.append("/").append(rng() % 40, 'y');
     const std::uint32_t id = rng();
     switch (rng() % 3) {
       case 0:

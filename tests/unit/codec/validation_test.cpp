@@ -301,7 +301,9 @@ TEST_CASE("is_plain_topic agrees with the full UTF-8 and topic name checks",
     bool ascii = true;
     for (char c : s)
       ascii &= static_cast<unsigned char>(c) < 0x80;
-    return ascii && check_mqtt_utf8(s) == Utf8Status::Ok && !has_wildcard(s);
+    const bool wildcard = s.find_first_of("+#") != std::string_view::npos;
+    CHECK(has_wildcard(s) == wildcard);
+    return ascii && check_mqtt_utf8(s) == Utf8Status::Ok && !wildcard;
   };
   CHECK(is_plain_topic(""));
   CHECK(is_plain_topic("sensors/kitchen/temperature"));
