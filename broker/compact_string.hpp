@@ -32,15 +32,18 @@ class CompactString {
   }
   ~CompactString() { std::free(p_); }
 
+  // `s` may view this string's own bytes: the new block is filled before the old is freed.
   void assign(std::string_view s) {
+    char* fresh = nullptr;
+    if (!s.empty()) {
+      const auto n = static_cast<std::uint16_t>(s.size() < kMaxSize ? s.size() : kMaxSize);
+      fresh = static_cast<char*>(std::malloc(sizeof n + n));
+      if (!fresh) std::abort();
+      std::memcpy(fresh, &n, sizeof n);
+      std::memcpy(fresh + sizeof n, s.data(), n);
+    }
     std::free(p_);
-    p_ = nullptr;
-    if (s.empty()) return;
-    const auto n = static_cast<std::uint16_t>(s.size() < kMaxSize ? s.size() : kMaxSize);
-    p_ = static_cast<char*>(std::malloc(sizeof n + n));
-    if (!p_) std::abort();
-    std::memcpy(p_, &n, sizeof n);
-    std::memcpy(p_ + sizeof n, s.data(), n);
+    p_ = fresh;
   }
 
   std::size_t size() const {

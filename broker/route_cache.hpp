@@ -36,8 +36,11 @@ class RouteCache {
     std::vector<Subscriber> subscribers;  // as the index matched them, overlaps included
   };
 
-  // Routes with more subscribers are matched afresh each time, not kept (bounded memory).
+  // Routes with more subscribers, and longer topics, are matched afresh each time and never
+  // held by a slot: a shard's cache holds at most slots x (256 B + 256 x subscriber) bytes
+  // (about 2.2 MB for 512 slots), plus one scratch route as large as the largest match.
   static constexpr std::size_t kMaxSubscribers = 256;
+  static constexpr std::size_t kMaxTopic = 256;
   // Every kWindow lookups: with fewer than kWindow / 8 hits, bypass the next kPause lookups.
   static constexpr std::uint32_t kWindow = 1024;
   static constexpr std::uint32_t kPause = 16 * 1024;
@@ -45,9 +48,10 @@ class RouteCache {
   explicit RouteCache(std::size_t slots = 512) : slots_(round_up(slots)) {}
 
   // The route for `topic`: a current cached one (`hit` true), or one to fill by matching
-  // (`hit` false) that the cache keeps if store() is called. `version` must not be 0.
+  // (`hit` false) and then pass to store(). `version` must not be 0.
   Route& lookup(std::string_view topic, std::uint64_t version, bool& hit) {
     hit = false;
+    if (topic.size() > kMaxTopic) return scratch();
     if (pause_left_) {
       --pause_left_;
       return scratch();
@@ -77,10 +81,20 @@ class RouteCache {
     return r;
   }
 
-  // Keeps `r`, just filled after a miss, for later lookups (unless it is too large).
-  void store(Route& r) {
-    if (&r == &scratch_ || r.subscribers.size() > kMaxSubscribers) return;
-    r.version = pending_version_;
+  // Keeps `r`, just filled after a miss, for later lookups, and returns the route to use:
+  // `r`, or the scratch route holding its contents when it is too large for a slot (the
+  // slot then gives back any memory past its bound).
+  Route& store(Route& r) {
+    if (&r == &scratch_) return r;
+    if (r.subscribers.size() <= kMaxSubscribers) {
+      r.version = pending_version_;
+      return r;
+    }
+    scratch_.subscribers.swap(r.subscribers);
+    scratch_.remote_mask = r.remote_mask;
+    r.subscribers.clear();
+    if (r.subscribers.capacity() > kMaxSubscribers) std::vector<Subscriber>().swap(r.subscribers);
+    return scratch_;
   }
 
   bool paused() const { return pause_left_ != 0; }

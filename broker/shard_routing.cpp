@@ -44,8 +44,7 @@ const RouteCache<Shard::Target>::Route& Shard::find_route(std::string_view topic
     r.subscribers.push_back(Target{s, o});
   });
   r.remote_mask = mesh_.shards() > 1 ? remote_interest_.match_mask(topic) : 0;
-  routes_.store(r);
-  return r;
+  return routes_.store(r);
 }
 
 std::uint64_t Shard::deliver_local(const LocalPublish& p) {

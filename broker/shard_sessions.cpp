@@ -219,6 +219,7 @@ void Shard::release_held_acks() {
   held_ack_connections_.clear();
   for (Connection* c : held) {
     c->in_held_list = false;
+    if (!c->inbound) continue;  // (listed only after inbound_qos(): always set)
     if (c->state == Connection::State::connected)
       for (std::uint32_t h : c->inbound->held_acks)
         send_publish_ack(*c, h);

@@ -35,6 +35,7 @@ class ByteBlock {
 
   // Room for n more bytes; returns where to write them (commit with grow(n)).
   std::byte* reserve(std::size_t n) {
+    if (n == 0 && !h_) return nullptr;  // nothing to write, nothing to allocate
     const std::size_t size = this->size();
     if (size + n > capacity()) {
       std::size_t cap = h_ ? h_->cap : kFirstCapacity;

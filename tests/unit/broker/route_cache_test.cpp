@@ -47,10 +47,24 @@ TEST_CASE("route cache: unfilled, colliding and oversized routes are not kept",
   c.lookup("a", 1, hit);
   CHECK_FALSE(hit);
 
+  // Too many subscribers: used once from the scratch route, the slot keeps no big vector.
   auto& big = c.lookup("big", 1, hit);
-  big.subscribers.assign(Cache::kMaxSubscribers + 1, 3);
-  c.store(big);
+  big.subscribers.assign(4 * Cache::kMaxSubscribers, 3);
+  big.remote_mask = 0b10;
+  auto& used = c.store(big);
+  CHECK(&used != &big);
+  CHECK(used.subscribers.size() == 4 * Cache::kMaxSubscribers);
+  CHECK(used.remote_mask == 0b10);
+  CHECK(big.subscribers.capacity() <= Cache::kMaxSubscribers);
   c.lookup("big", 1, hit);
+  CHECK_FALSE(hit);
+
+  // A topic longer than kMaxTopic is never kept either.
+  const std::string long_topic(Cache::kMaxTopic + 1, 'l');
+  auto& l = c.lookup(long_topic, 1, hit);
+  l.subscribers = {1};
+  c.store(l);
+  c.lookup(long_topic, 1, hit);
   CHECK_FALSE(hit);
 }
 

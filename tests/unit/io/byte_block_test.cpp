@@ -21,6 +21,8 @@ TEST_CASE("byte block: one pointer, memory only while used", "[io][byte_block]")
   CHECK(b.data() == nullptr);
   b.clear();  // harmless while empty
   b.grow(0);
+  CHECK(b.reserve(0) == nullptr);  // nothing to write: no allocation
+  CHECK(b.capacity() == 0);
 
   b.append("hello", 5);
   CHECK(text(b) == "hello");
