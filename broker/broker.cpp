@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <sched.h>
 
+#include <bit>
 #include <future>
 
 #include "broker/log.hpp"
@@ -78,6 +79,11 @@ bool Broker::start() {
       bound_ports_ = r.ports;
       log_info("io backend: {}{}", r.backend,
                r.fallback_reason.empty() ? "" : " (" + r.fallback_reason + ")");
+      if (r.backend == "io_uring")
+        log_info("receive buffers per shard: {} x {} bytes", std::bit_ceil(config_.recv_buffers),
+                 config_.recv_buffer_size);
+      else
+        log_info("receive buffer per shard: {} bytes", config_.recv_buffer_size);
       for (std::size_t l = 0; l < config_.listeners.size(); ++l) {
         ListenerConfig shown = config_.listeners[l];
         shown.port = r.ports[l];

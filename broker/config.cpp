@@ -18,6 +18,8 @@ constexpr std::string_view kDefaultConfig = R"(# shardmq embedded default config
 shards = 0            # 0: one shard per usable core
 io = "auto"           # auto | uring | epoll
 log_level = "info"    # debug | info | warn | error | off
+recv_buffers = 1024       # receive buffers per shard (io_uring; rounded up to a power of two)
+recv_buffer_size = 16384  # bytes each
 
 [[listener]]
 url = "mqtt://0.0.0.0:1883"
@@ -91,8 +93,10 @@ struct Reader {
 };
 
 void read_broker(Reader& r, const toml::table& t, Config& c) {
-  r.only(t, "broker", {"shards", "io", "log_level"});
+  r.only(t, "broker", {"shards", "io", "log_level", "recv_buffers", "recv_buffer_size"});
   r.integer(t, "broker", "shards", c.shards, 0, 1024);
+  r.integer(t, "broker", "recv_buffers", c.recv_buffers, 16, 32768);
+  r.integer(t, "broker", "recv_buffer_size", c.recv_buffer_size, 1024, 1 << 20);
   if (auto* s = r.string(t, "broker", "io")) {
     if (*s == "auto")
       c.io = io::BackendChoice::auto_detect;

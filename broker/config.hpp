@@ -34,6 +34,10 @@ struct Config {
   unsigned shards = 0;  // 0: one per usable core
   io::BackendChoice io = io::BackendChoice::auto_detect;
   LogLevel log_level = LogLevel::info;
+  // Receive buffers per shard: the io_uring loop lends the kernel `recv_buffers` buffers of
+  // `recv_buffer_size` bytes (the epoll loop reads into one). Fixed memory per shard.
+  std::uint32_t recv_buffers = 1024;
+  std::uint32_t recv_buffer_size = 16384;
   std::vector<ListenerConfig> listeners;  // empty means the default mqtt://0.0.0.0:1883
 
   // Limits.

@@ -91,6 +91,8 @@ void Shard::run(std::promise<StartResult> ready, std::shared_future<bool> go) {
   StartResult r;
   io::LoopOptions lo;
   lo.backend = config_.io;
+  lo.recv_buffer_count = config_.recv_buffers;
+  lo.recv_buffer_size = config_.recv_buffer_size;
   std::string why;
   loop_ = io::make_loop(lo, &why);
   if (!loop_) {
