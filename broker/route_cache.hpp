@@ -9,6 +9,10 @@
 // a stale route is never used (and session pointers in it are never read once the session
 // may be gone: ending a session removes its subscriptions first, which bumps the version).
 //
+// The cached pairs are the index's matches as they stand; a choice made per publish (such as
+// picking one member of a shared-subscription group, when those exist) belongs after the
+// lookup and must never be stored here.
+//
 // Direct-mapped by topic hash: a miss costs one hash and one compare, then the entry is
 // filled in place (its string and vector keep their capacity, so a warm cache allocates
 // nothing). When topics rarely repeat (a million devices, each on its own topic) the cache
