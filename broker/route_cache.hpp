@@ -19,6 +19,7 @@
 // turns itself off for a while: lookups then go straight to the index and cost nothing here.
 #pragma once
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -49,7 +50,7 @@ class RouteCache {
   static constexpr std::uint32_t kWindow = 1024;
   static constexpr std::uint32_t kPause = 16 * 1024;
 
-  explicit RouteCache(std::size_t slots = 512) : slots_(round_up(slots)) {}
+  explicit RouteCache(std::size_t slots = 512) : slots_(std::bit_ceil(slots)) {}
 
   // The route for `topic`: a current cached one (`hit` true), or one to fill by matching
   // (`hit` false) and then pass to store(). `version` must not be 0.
@@ -104,12 +105,6 @@ class RouteCache {
   bool paused() const { return pause_left_ != 0; }
 
  private:
-  static std::size_t round_up(std::size_t n) {
-    std::size_t p = 1;
-    while (p < n)
-      p <<= 1;
-    return p;
-  }
   Route& scratch() {
     scratch_.remote_mask = 0;
     scratch_.subscribers.clear();

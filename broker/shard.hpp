@@ -127,8 +127,6 @@ class Shard final : public io::LoopHandler {
   // Routing (shard_routing.cpp).
   // Returns true when a subscriber it reached is congested (see ShardMesh::set_congested).
   bool route(const struct LocalPublish& p, Connection* publisher);
-  // Delivers to this shard's subscribers; returns the mask of shards with interest.
-  std::uint64_t deliver_local(const struct LocalPublish& p);
   bool write_publish(Connection& c, std::string_view topic, std::string_view properties,
                      std::string_view payload, std::uint8_t qos, std::uint16_t packet_id, bool dup,
                      bool retain, std::uint32_t subscription_id);
@@ -239,9 +237,12 @@ class Shard final : public io::LoopHandler {
   std::uint64_t match_stamp_ = 0;
   // Recent topics' matches (shard_routing.cpp); any change to the subscription index or to
   // the remote interest bumps the version, which retires every cached route.
+  using Route = RouteCache<Target>::Route;
   RouteCache<Target> routes_;
   std::uint64_t routes_version_ = 1;
-  const RouteCache<Target>::Route& find_route(std::string_view topic);
+  const Route& find_route(std::string_view topic);
+  // Delivers to this shard's subscribers among the route's matches.
+  void deliver_local(const struct LocalPublish& p, const Route& route);
 
   core::Packet scratch_packet_;  // the packet being handled; views into the receive buffer
   ByteBlock layer_app_;          // plaintext out of a connection's TLS/WebSocket layer

@@ -16,7 +16,10 @@ namespace shardmq::broker {
 bool Shard::route(const LocalPublish& p, Connection* publisher) {
   if (p.retain) retain(p);
   route_hit_congestion_ = false;
-  std::uint64_t mask = deliver_local(p) & ~(std::uint64_t(1) << id_);
+  const auto& r = find_route(p.topic);
+  // Read before delivering: the route is not looked at again once delivery starts.
+  std::uint64_t mask = r.remote_mask & ~(std::uint64_t(1) << id_);
+  deliver_local(p, r);
   bool congested = route_hit_congestion_;
   if (!mask) return congested;
   PublishedMessage* m = p.shared();
@@ -36,7 +39,7 @@ bool Shard::route(const LocalPublish& p, Connection* publisher) {
   return congested;
 }
 
-const RouteCache<Shard::Target>::Route& Shard::find_route(std::string_view topic) {
+const Shard::Route& Shard::find_route(std::string_view topic) {
   bool hit = false;
   auto& r = routes_.lookup(topic, routes_version_, hit);
   if (hit) return r;
@@ -47,8 +50,7 @@ const RouteCache<Shard::Target>::Route& Shard::find_route(std::string_view topic
   return routes_.store(r);
 }
 
-std::uint64_t Shard::deliver_local(const LocalPublish& p) {
-  const auto& route = find_route(p.topic);
+void Shard::deliver_local(const LocalPublish& p, const Route& route) {
   ++match_stamp_;
   targets_.clear();
   for (const auto& [s, o] : route.subscribers) {
@@ -65,14 +67,11 @@ std::uint64_t Shard::deliver_local(const LocalPublish& p) {
     s->target_index = static_cast<std::uint32_t>(targets_.size());
     targets_.push_back(Target{s, o});
   }
-  const std::uint64_t remote = route.remote_mask;  // read before delivering: no route is
-                                                   // touched again until this one is done
   for (const Target& t : targets_) {
     std::uint8_t q = p.qos < t.options.max_qos ? p.qos : t.options.max_qos;
     deliver_to_session(*t.session, p, q, t.options.identifier,
                        t.options.retain_as_published && p.retain);
   }
-  return remote;
 }
 
 bool Shard::write_publish(Connection& c, std::string_view topic, std::string_view properties,
@@ -229,7 +228,7 @@ void Shard::handle_envelope(const ShardEnvelope& e) {
   switch (e.kind) {
     case K::publish: {
       LocalPublish p(static_cast<PublishedMessage*>(e.ptr));
-      deliver_local(p);
+      deliver_local(p, find_route(p.topic));
       return;
     }
     case K::retain_set: {

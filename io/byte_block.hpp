@@ -56,7 +56,7 @@ class ByteBlock {
   void append(const void* p, std::size_t n) {
     if (n == 0) return;
     std::memcpy(reserve(n), p, n);
-    h_->size += n;
+    grow(n);
   }
   // Forgets the bytes, keeps the memory.
   void clear() {
