@@ -7,7 +7,7 @@
 #include <future>
 
 #include "broker/log.hpp"
-#include "broker/shard.hpp"
+#include "broker/shard/shard.hpp"
 
 namespace shardmq::broker {
 

@@ -8,10 +8,10 @@
 #include <thread>
 #include <vector>
 
-#include "broker/broker_stats.hpp"
-#include "broker/config.hpp"
-#include "broker/listener.hpp"
-#include "broker/shard_mesh.hpp"
+#include "broker/config/config.hpp"
+#include "broker/listener/listener.hpp"
+#include "broker/mesh/shard_mesh.hpp"
+#include "broker/metrics/broker_stats.hpp"
 
 namespace shardmq::broker {
 

@@ -5,7 +5,7 @@
 #include <cstdio>
 
 #include "broker/broker.hpp"
-#include "broker/command_line.hpp"
+#include "broker/config/command_line.hpp"
 #include "broker/log.hpp"
 
 using namespace shardmq::broker;

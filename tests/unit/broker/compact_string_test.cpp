@@ -2,7 +2,7 @@
 #include <string>
 #include <utility>
 
-#include "broker/compact_string.hpp"
+#include "broker/containers/compact_string.hpp"
 
 using shardmq::broker::CompactString;
 

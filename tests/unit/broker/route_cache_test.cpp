@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 #include <string>
 
-#include "broker/route_cache.hpp"
+#include "broker/routing/route_cache.hpp"
 
 using Cache = shardmq::broker::RouteCache<int>;
 

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "broker/subscription_list.hpp"
+#include "broker/session/subscription_list.hpp"
 
 using shardmq::broker::SubscriptionList;
 using shardmq::broker::SubscriptionOptions;

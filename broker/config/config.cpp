@@ -1,0 +1,344 @@
+#include "broker/config/config.hpp"
+
+#include <fmt/format.h>
+
+#include <toml++/toml.h>
+#include <charconv>
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+namespace shardmq::broker {
+namespace {
+
+constexpr std::string_view kDefaultConfig = R"(# shardmq embedded default configuration.
+# Every key is optional; docs/configuration.md describes each one.
+
+[broker]
+shards = 0            # 0: one shard per usable core
+io = "auto"           # auto | uring | epoll
+log_level = "info"    # debug | info | warn | error | off
+recv_buffers = 1024       # receive buffers per shard (io_uring; rounded up to a power of two)
+recv_buffer_size = 16384  # bytes each
+
+[[listener]]
+url = "mqtt://0.0.0.0:1883"
+
+[limits]
+max_packet_size = 268435455
+max_outbound_bytes = 4194304
+connect_timeout_ms = 10000
+max_keepalive = 65535
+max_inflight = 32
+max_queued_messages = 1000
+max_queued_bytes = 16777216
+max_connections = 0
+shutdown_timeout_ms = 5000
+
+[retained]
+max_messages = 1000000
+max_bytes = 1073741824
+
+[sys]
+interval = 10         # seconds between $SYS publishes; 0 disables them
+)";
+
+struct Reader {
+  std::string file;
+  ConfigError error;
+  bool failed = false;
+
+  void fail(const toml::node& n, std::string reason) {
+    if (failed) return;
+    failed = true;
+    error = ConfigError{file, static_cast<unsigned>(n.source().begin.line), std::move(reason)};
+  }
+
+  template <typename T>
+  void integer(const toml::table& t, std::string_view section, std::string_view key, T& out,
+               std::int64_t min = 0,
+               std::int64_t max = static_cast<std::int64_t>(std::numeric_limits<T>::max())) {
+    const toml::node* n = t.get(key);
+    if (!n) return;
+    auto v = n->value<std::int64_t>();
+    if (!n->is_integer() || !v) {
+      fail(*n, fmt::format("{}.{} must be an integer", section, key));
+    } else if (*v < min || *v > max) {
+      fail(*n, fmt::format("{}.{} = {} is out of range [{}, {}]", section, key, *v, min, max));
+    } else {
+      out = static_cast<T>(*v);
+    }
+  }
+
+  const std::string* string(const toml::table& t, std::string_view section, std::string_view key) {
+    const toml::node* n = t.get(key);
+    if (!n) return nullptr;
+    if (!n->is_string()) {
+      fail(*n, fmt::format("{}.{} must be a string", section, key));
+      return nullptr;
+    }
+    return &n->as_string()->get();
+  }
+
+  // Unknown keys are errors: a typo must not silently fall back to a default.
+  void only(const toml::table& t, std::string_view section,
+            std::initializer_list<std::string_view> keys) {
+    for (auto&& [k, v] : t) {
+      bool known = false;
+      for (auto key : keys)
+        known = known || k.str() == key;
+      if (!known) fail(v, fmt::format("unknown key '{}' in [{}]", k.str(), section));
+    }
+  }
+};
+
+void read_broker(Reader& r, const toml::table& t, Config& c) {
+  r.only(t, "broker", {"shards", "io", "log_level", "recv_buffers", "recv_buffer_size"});
+  r.integer(t, "broker", "shards", c.shards, 0, 1024);
+  r.integer(t, "broker", "recv_buffers", c.recv_buffers, 16, 32768);
+  r.integer(t, "broker", "recv_buffer_size", c.recv_buffer_size, 1024, 1 << 20);
+  if (auto* s = r.string(t, "broker", "io")) {
+    if (*s == "auto")
+      c.io = io::BackendChoice::auto_detect;
+    else if (*s == "uring")
+      c.io = io::BackendChoice::uring;
+    else if (*s == "epoll")
+      c.io = io::BackendChoice::epoll;
+    else
+      r.fail(*t.get("io"), fmt::format("broker.io must be auto, uring or epoll, not '{}'", *s));
+  }
+  if (auto* s = r.string(t, "broker", "log_level")) {
+    if (auto l = parse_log_level(*s))
+      c.log_level = *l;
+    else
+      r.fail(*t.get("log_level"),
+             fmt::format("broker.log_level '{}' is not one of debug, info, warn, error, off", *s));
+  }
+}
+
+void read_limits(Reader& r, const toml::table& t, Config& c) {
+  r.only(t, "limits",
+         {"max_packet_size", "max_outbound_bytes", "connect_timeout_ms", "max_keepalive",
+          "max_inflight", "max_queued_messages", "max_queued_bytes", "max_connections",
+          "shutdown_timeout_ms"});
+  r.integer(t, "limits", "max_packet_size", c.max_packet_size, 16, 268435455);
+  r.integer(t, "limits", "max_outbound_bytes", c.max_outbound_bytes, 1024);
+  r.integer(t, "limits", "connect_timeout_ms", c.connect_timeout_ms, 100);
+  r.integer(t, "limits", "max_keepalive", c.max_keepalive, 1);
+  r.integer(t, "limits", "max_inflight", c.max_inflight, 1);
+  r.integer(t, "limits", "max_queued_messages", c.max_queued_messages);
+  r.integer(t, "limits", "max_queued_bytes", c.max_queued_bytes, 0,
+            std::numeric_limits<std::int64_t>::max());
+  r.integer(t, "limits", "max_connections", c.max_connections);
+  r.integer(t, "limits", "shutdown_timeout_ms", c.shutdown_timeout_ms, 0, 600000);
+}
+
+void read_listeners(Reader& r, const toml::node& n, Config& c) {
+  const toml::array* arr = n.as_array();
+  if (!arr) {
+    r.fail(n, "listener must be an array of tables: write [[listener]]");
+    return;
+  }
+  c.listeners.clear();
+  for (const toml::node& item : *arr) {
+    const toml::table* t = item.as_table();
+    if (!t) {
+      r.fail(item, "each [[listener]] must be a table");
+      return;
+    }
+    r.only(*t, "listener",
+           {"url", "max_connections", "cert", "key", "ca", "tls_min_version", "ciphers",
+            "ciphersuites", "client_cert", "origins", "proxy_protocol"});
+    const std::string* url = r.string(*t, "listener", "url");
+    if (!url) {
+      if (!r.failed) r.fail(item, "[[listener]] needs a url, e.g. url = \"mqtt://0.0.0.0:1883\"");
+      return;
+    }
+    auto l = parse_listener_url(*url);
+    if (!l) {
+      r.fail(*t->get("url"), l.error());
+      return;
+    }
+    r.integer(*t, "listener", "max_connections", l->max_connections);
+    if (auto* v = r.string(*t, "listener", "cert")) l->tls.cert_file = *v;
+    if (auto* v = r.string(*t, "listener", "key")) l->tls.key_file = *v;
+    if (auto* v = r.string(*t, "listener", "ca")) l->tls.ca_file = *v;
+    if (auto* v = r.string(*t, "listener", "ciphers")) l->tls.ciphers = *v;
+    if (auto* v = r.string(*t, "listener", "ciphersuites")) l->tls.ciphersuites = *v;
+    if (auto* v = r.string(*t, "listener", "tls_min_version")) {
+      if (*v != "1.2" && *v != "1.3")
+        r.fail(*t->get("tls_min_version"), "listener.tls_min_version must be \"1.2\" or \"1.3\"");
+      l->tls.min_version = *v;
+    }
+    if (auto* v = r.string(*t, "listener", "client_cert")) {
+      auto p = io::parse_client_cert_policy(*v);
+      if (!p)
+        r.fail(*t->get("client_cert"), "listener.client_cert: " + p.error());
+      else
+        l->tls.client_cert = *p;
+    }
+    if (const toml::node* o = t->get("origins")) {
+      const toml::array* a = o->as_array();
+      if (!a)
+        r.fail(*o, "listener.origins must be an array of strings");
+      else
+        for (const toml::node& e : *a) {
+          if (!e.is_string())
+            r.fail(e, "listener.origins must be an array of strings");
+          else
+            l->origins.push_back(e.as_string()->get());
+        }
+    }
+    if (const toml::node* pp = t->get("proxy_protocol")) {
+      if (!pp->is_boolean())
+        r.fail(*pp, "listener.proxy_protocol must be true or false");
+      else
+        l->proxy_protocol = pp->as_boolean()->get();
+    }
+    if (r.failed) return;
+    if (l->uses_tls() && (l->tls.cert_file.empty() || l->tls.key_file.empty())) {
+      r.fail(item, fmt::format("listener {} needs cert and key", *url));
+      return;
+    }
+    c.listeners.push_back(*l);
+  }
+}
+
+}  // namespace
+
+Config Config::defaults() {
+  auto c = parse_config(kDefaultConfig, "<embedded default>", Config{});
+  return c ? *c : Config{};
+}
+
+std::string_view default_config_text() {
+  return kDefaultConfig;
+}
+
+std::string ConfigError::to_string() const {
+  if (file.empty()) return reason;
+  if (line == 0) return fmt::format("{}: {}", file, reason);
+  return fmt::format("{}:{}: {}", file, line, reason);
+}
+
+Result<Config, ConfigError> parse_config(std::string_view text, std::string_view file_name,
+                                         Config base) {
+  toml::table root;
+  try {
+    root = toml::parse(text, file_name);
+  } catch (const toml::parse_error& e) {
+    return unexpected(ConfigError{std::string(file_name),
+                                  static_cast<unsigned>(e.source().begin.line),
+                                  std::string(e.description())});
+  }
+  Reader r{std::string(file_name), {}, false};
+  Config c = std::move(base);
+  for (auto&& [k, v] : root) {
+    std::string_view key = k.str();
+    if (key == "broker" && v.is_table())
+      read_broker(r, *v.as_table(), c);
+    else if (key == "limits" && v.is_table())
+      read_limits(r, *v.as_table(), c);
+    else if (key == "listener")
+      read_listeners(r, v, c);
+    else if (key == "retained" && v.is_table()) {
+      const toml::table& t = *v.as_table();
+      r.only(t, "retained", {"max_messages", "max_bytes"});
+      r.integer(t, "retained", "max_messages", c.max_retained_messages);
+      r.integer(t, "retained", "max_bytes", c.max_retained_bytes, 0,
+                std::numeric_limits<std::int64_t>::max());
+    } else if (key == "sys" && v.is_table()) {
+      const toml::table& t = *v.as_table();
+      r.only(t, "sys", {"interval"});
+      r.integer(t, "sys", "interval", c.sys_interval_s, 0, 86400);
+    } else {
+      r.fail(v, fmt::format("unknown section or key '{}'", key));
+    }
+    if (r.failed) return unexpected(r.error);
+  }
+  if (r.failed) return unexpected(r.error);
+  return c;
+}
+
+Result<Config, ConfigError> load_config_file(const std::string& path, Config base) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return unexpected(ConfigError{path, 0, "cannot open the file"});
+  std::ostringstream s;
+  s << in.rdbuf();
+  return parse_config(s.str(), path, std::move(base));
+}
+
+Result<ListenerConfig, std::string> parse_listener_url(std::string_view url) {
+  ListenerConfig l;
+  std::string_view rest = url;
+  auto scheme_end = rest.find("://");
+  if (scheme_end != std::string_view::npos) {
+    std::string_view scheme = rest.substr(0, scheme_end);
+    if (scheme == "mqtt" || scheme == "tcp")
+      l.kind = ListenerKind::mqtt;
+    else if (scheme == "mqtts" || scheme == "ssl" || scheme == "tls")
+      l.kind = ListenerKind::mqtts;
+    else if (scheme == "ws")
+      l.kind = ListenerKind::ws;
+    else if (scheme == "wss")
+      l.kind = ListenerKind::wss;
+    else
+      return unexpected(
+          fmt::format("listener '{}': unknown scheme '{}' (mqtt, mqtts, ws, wss)", url, scheme));
+    rest.remove_prefix(scheme_end + 3);
+  }
+  auto slash = rest.find('/');
+  if (slash != std::string_view::npos) {
+    l.path = std::string(rest.substr(slash));
+    rest = rest.substr(0, slash);
+  }
+  if (l.path.empty() && (l.kind == ListenerKind::ws || l.kind == ListenerKind::wss))
+    l.path = "/mqtt";
+  std::string_view host, port;
+  if (!rest.empty() && rest.front() == '[') {
+    auto close = rest.find(']');
+    if (close == std::string_view::npos)
+      return unexpected(fmt::format("listener '{}': unclosed '['", url));
+    host = rest.substr(1, close - 1);
+    rest.remove_prefix(close + 1);
+    if (rest.empty() || rest.front() != ':')
+      return unexpected(fmt::format("listener '{}': missing :PORT", url));
+    port = rest.substr(1);
+  } else {
+    auto colon = rest.rfind(':');
+    if (colon == std::string_view::npos)
+      return unexpected(fmt::format("listener '{}': missing :PORT", url));
+    host = rest.substr(0, colon);
+    port = rest.substr(colon + 1);
+  }
+  unsigned p = 0;
+  auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+  if (ec != std::errc() || ptr != port.data() + port.size() || p > 65535)
+    return unexpected(fmt::format("listener '{}': bad port '{}'", url, port));
+  l.host = host.empty() ? "0.0.0.0" : std::string(host);
+  l.port = static_cast<std::uint16_t>(p);
+  return l;
+}
+
+std::string listener_url(const ListenerConfig& l) {
+  const char* scheme = "mqtt";
+  switch (l.kind) {
+    case ListenerKind::mqtt:
+      scheme = "mqtt";
+      break;
+    case ListenerKind::mqtts:
+      scheme = "mqtts";
+      break;
+    case ListenerKind::ws:
+      scheme = "ws";
+      break;
+    case ListenerKind::wss:
+      scheme = "wss";
+      break;
+  }
+  bool v6 = l.host.find(':') != std::string::npos;
+  return fmt::format("{}://{}{}{}:{}{}", scheme, v6 ? "[" : "", l.host, v6 ? "]" : "", l.port,
+                     l.path);
+}
+
+}  // namespace shardmq::broker

@@ -1,0 +1,110 @@
+// MQTT as the clients on this shard's sockets speak it: framing the byte stream (through a
+// TLS/WebSocket/PROXY layer where there is one), one handler per packet type, CONNECT
+// through the authenticator to the session's home shard, PUBLISH into the router, the
+// acknowledgements a publisher is owed, wills, and the answers the home shard sends back.
+//
+// Owns: the connections waiting for a verdict or a resume, the publishers with held
+// acknowledgements, the decode scratch. Calls: ConnectionTable (output, closing),
+// SessionStore (when the session's home is this shard) or MeshLink (when it is another),
+// Router, AccessControl, StorageLink. Called by: the shard (socket data, envelopes from home
+// shards, end of turn) and ConnectionTable (ConnectionEvents).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "broker/auth/authenticator.hpp"
+#include "broker/connection/connection_events.hpp"
+#include "broker/mesh/shard_envelope.hpp"
+#include "broker/shard/shard_context.hpp"
+#include "core/packets.hpp"
+#include "io/byte_block.hpp"
+
+namespace shardmq::broker {
+
+class AccessControl;
+class ConnectionTable;
+class MeshLink;
+class PublishedMessage;
+class Router;
+class SessionStore;
+class StorageLink;
+struct Connection;
+
+class ClientProtocol final : public ConnectionEvents, public AuthWaiter {
+ public:
+  ClientProtocol(ShardContext& ctx, ConnectionTable& connections, SessionStore& sessions,
+                 Router& router, MeshLink& mesh, AccessControl& access, StorageLink& storage);
+  ~ClientProtocol() override;
+  ClientProtocol(const ClientProtocol&) = delete;
+  ClientProtocol& operator=(const ClientProtocol&) = delete;
+
+  // Bytes from the client's socket.
+  void on_data(Connection& c, std::span<const std::byte> data);
+
+  // Answers from the session's home shard (envelopes; direct when the home is here).
+  void on_attached(AttachReply& reply, unsigned from);
+  void on_delivery(const ShardEnvelope& e);  // deliver: a PUBLISH for the client
+  void on_release(std::uint32_t serial, std::uint16_t packet_id);
+  void on_session_packet(std::uint32_t serial, const core::Packet& p);  // SUBACK, UNSUBACK
+  void on_kick(std::uint32_t serial);                                   // taken over
+
+  // End of turn: handle what clients sent while they waited for their home shard (until
+  // settled); later, send the acknowledgements that may go now.
+  void resume_waiting();
+  void release_acks();
+
+  // The broker is stopping: every client hears it (MQTT 5) and is closed without its will.
+  void begin_shutdown();
+
+  // ConnectionEvents
+  void on_closing(Connection& c, bool was_connected) override;
+  void on_released(Connection& c) override;
+  // AuthWaiter
+  void on_authenticated(std::uint32_t serial, AuthVerdict verdict) override;
+
+ private:
+  // Framing and dispatch (client_protocol.cpp).
+  void consume(Connection& c, std::span<const std::byte> data);
+  void consume_stashed(Connection& c);
+  bool handle_frame(Connection& c, std::span<const std::byte> frame, std::size_t header_size);
+  void handle_packet(Connection& c, const core::Packet& p);
+  void protocol_error(Connection& c, core::ReasonCode reason, std::string_view why);
+  // CONNECT to CONNACK, and back to the session at the end (connect_flow.cpp).
+  void handle_connect(Connection& c, const core::Connect& p);
+  void refuse_connect(Connection& c, AuthVerdict verdict);
+  void start_attach(Connection& c, AttachRequest* req);
+  void complete_connect(Connection& c, const AttachReply& reply);
+  void resume_later(Connection& c);
+  void resume_connections();
+  void detach_from_session(Connection& c);
+  void to_home(Connection& c, ShardEnvelope::Kind kind, void* request);
+  // PUBLISH, SUBSCRIBE, UNSUBSCRIBE, wills (publish_flow.cpp).
+  void handle_publish(Connection& c, const core::Publish& p);
+  void handle_subscribe(Connection& c, const core::Subscribe& p);
+  void handle_unsubscribe(Connection& c, const core::Unsubscribe& p);
+  void handle_client_ack(Connection& c, core::PacketType type, std::uint16_t packet_id);
+  void publish_will(Connection& c);
+  void send_publish_ack(Connection& c, std::uint32_t ack);
+  ConnectionRef self(const Connection& c) const;
+
+  ShardContext& ctx_;
+  ConnectionTable& connections_;
+  SessionStore& sessions_;
+  Router& router_;
+  MeshLink& mesh_;
+  AccessControl& access_;
+  StorageLink& storage_;
+
+  std::vector<std::pair<std::uint32_t, AttachRequest*>> authenticating_;  // by serial
+  std::vector<std::pair<Connection*, std::uint32_t>> resume_list_;        // answered by their home
+  std::vector<Connection*> held_ack_connections_;
+  std::uint64_t next_assigned_id_ = 1;
+  core::Packet scratch_packet_;  // the packet being handled; views into the receive buffer
+  io::ByteBlock layer_app_;      // plaintext out of a connection's TLS/WebSocket layer
+};
+
+}  // namespace shardmq::broker

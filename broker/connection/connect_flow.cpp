@@ -1,0 +1,212 @@
+// CONNECT to CONNACK: the authenticator's verdict, then the session's home shard (this one
+// or another, by the client identifier's hash) attaches the session and answers; and at the
+// end, the connection hands the session back.
+#include <xxhash.h>
+
+#include "broker/auth/access_control.hpp"
+#include "broker/connection/client_protocol.hpp"
+#include "broker/connection/connection_table.hpp"
+#include "broker/log.hpp"
+#include "broker/mesh/mesh_link.hpp"
+#include "broker/session/session_store.hpp"
+
+namespace shardmq::broker {
+
+using core::ProtocolVersion;
+using core::ReasonCode;
+using CloseKind = ConnectionTable::CloseKind;
+
+void ClientProtocol::handle_connect(Connection& c, const core::Connect& p) {
+  c.version = p.version;
+  std::string client_id(p.client_id);
+  bool assigned = false;
+  if (client_id.empty()) {
+    // 3.1 requires an identifier; 3.1.1 allows none only with a clean session.
+    if (p.version == ProtocolVersion::v31 ||
+        (p.version == ProtocolVersion::v311 && !p.clean_start)) {
+      core::ConnAck ack;
+      ack.reason_code = static_cast<ReasonCode>(core::ConnectReturnCode::IdentifierRejected);
+      connections_.send_packet(c, ack);
+      ShardCounters::bump(ctx_.counters.protocol_errors);
+      log_info("refusing CONNECT without a client identifier (MQTT {}{})",
+               static_cast<unsigned>(p.version), p.clean_start ? "" : ", persistent session");
+      connections_.close(c, CloseKind::graceful);
+      return;
+    }
+    client_id = fmt::format("auto-{:x}-{:x}", ctx_.id, next_assigned_id_++);
+    assigned = p.version == ProtocolVersion::v5;
+  }
+  c.client_id.assign(client_id);
+  c.max_packet_out =
+      p.version == ProtocolVersion::v5 ? p.properties.maximum_packet_size.value_or(0) : 0;
+  c.keepalive_s = p.keep_alive;
+  if (p.version == ProtocolVersion::v5 && c.keepalive_s > ctx_.config.max_keepalive)
+    c.keepalive_s = ctx_.config.max_keepalive;
+  c.id_assigned = assigned;
+  if (p.will) {
+    std::string_view will_props = p.version == ProtocolVersion::v5
+                                      ? core::as_string_view(p.will->properties.raw)
+                                      : std::string_view{};
+    c.will =
+        PublishedMessage::create(p.will->topic, will_props, core::as_string_view(p.will->payload),
+                                 static_cast<std::uint8_t>(p.will->qos), p.will->retain, 0);
+  }
+
+  auto* req = new AttachRequest;
+  req->client_id = std::move(client_id);
+  req->connection = self(c);
+  req->version = p.version;
+  req->clean_start = p.clean_start;
+  if (p.version == ProtocolVersion::v5) {
+    req->session_expiry_s = p.properties.session_expiry_interval.value_or(0);
+    req->receive_maximum = p.properties.receive_maximum.value_or(65535);
+  } else {
+    req->session_expiry_s = p.clean_start ? 0 : 0xFFFFFFFFu;  // 3.1.1: kept until clean
+  }
+  // Nothing more is read from the client until the verdict (and then the home shard) answers.
+  c.state = Connection::State::authenticating;
+  c.home_paused = true;
+  connections_.update_receive_pause(c);
+  authenticating_.emplace_back(c.serial, req);
+  ConnectCredentials who;
+  who.client_id = c.client_id.view();
+  who.username = p.username;
+  who.password = p.password;
+  std::string peer = c.layer ? c.layer->peer_identity() : std::string();
+  who.peer_identity = peer;
+  who.listener = c.listener;
+  who.version = p.version;
+  access_.authenticator().authenticate(who, c.serial, *this);  // may answer at once
+}
+
+void ClientProtocol::on_authenticated(std::uint32_t serial, AuthVerdict verdict) {
+  auto it = std::find_if(authenticating_.begin(), authenticating_.end(),
+                         [serial](const auto& p) { return p.first == serial; });
+  if (it == authenticating_.end()) return;
+  AttachRequest* req = it->second;
+  authenticating_.erase(it);
+  Connection* c = connections_.find(serial);
+  if (!c || c->state != Connection::State::authenticating) {
+    delete req;  // the connection went while its credentials were checked
+    return;
+  }
+  if (verdict != AuthVerdict::accepted) {
+    delete req;
+    return refuse_connect(*c, verdict);
+  }
+  start_attach(*c, req);
+}
+
+void ClientProtocol::refuse_connect(Connection& c, AuthVerdict verdict) {
+  core::ConnAck ack;
+  const bool bad = verdict == AuthVerdict::bad_credentials;
+  if (c.version == ProtocolVersion::v5)
+    ack.reason_code = bad ? ReasonCode::BadUserNameOrPassword : ReasonCode::NotAuthorized;
+  else
+    ack.reason_code = static_cast<ReasonCode>(bad ? core::ConnectReturnCode::BadUserNameOrPassword
+                                                  : core::ConnectReturnCode::NotAuthorized);
+  connections_.send_packet(c, ack);
+  std::string who = c.layer ? c.layer->peer_identity() : std::string();
+  log_info("refusing client '{}'{}{}: {}", c.client_id.view(), who.empty() ? "" : " from ", who,
+           bad ? "bad user name or password" : "not authorised");
+  connections_.close(c, CloseKind::graceful);
+}
+
+void ClientProtocol::start_attach(Connection& c, AttachRequest* req) {
+  c.home = static_cast<std::uint16_t>(XXH3_64bits(req->client_id.data(), req->client_id.size()) %
+                                      ctx_.shards);
+  c.state = Connection::State::attaching;
+  if (c.home == ctx_.id) return sessions_.attach(req);  // may complete synchronously
+  to_home(c, ShardEnvelope::Kind::attach, req);
+}
+
+void ClientProtocol::to_home(Connection& c, ShardEnvelope::Kind kind, void* request) {
+  mesh_.push(c.home, ShardEnvelope{kind, 0, ctx_.self(), 0, request}, nullptr);
+}
+
+// The home shard answered the CONNECT (from its shard `from`).
+void ClientProtocol::on_attached(AttachReply& reply, unsigned from) {
+  Connection* c = connections_.find(reply.connection.serial);
+  if (c && c->state == Connection::State::attaching) return complete_connect(*c, reply);
+  if (!reply.session) return;
+  // The connection went while its CONNECT was on the way: let the session go.
+  auto* n = new DetachNotice;
+  n->session = reply.session;
+  n->connection = reply.connection;
+  n->qos2_awaiting_rel = std::move(reply.qos2_awaiting_rel);
+  if (from == ctx_.id) return sessions_.detach(n);
+  mesh_.push(from, ShardEnvelope{ShardEnvelope::Kind::detach, 0, ctx_.self(), 0, n}, nullptr);
+}
+
+void ClientProtocol::complete_connect(Connection& c, const AttachReply& reply) {
+  const Config& config = ctx_.config;
+  core::ConnAck ack;
+  if (!reply.session) {
+    // A newer CONNECT for the same client identifier won the race.
+    ack.reason_code = c.version == ProtocolVersion::v5
+                          ? ReasonCode::SessionTakenOver
+                          : static_cast<ReasonCode>(core::ConnectReturnCode::ServerUnavailable);
+    connections_.send_packet(c, ack);
+    connections_.close(c, CloseKind::graceful);
+    return;
+  }
+  c.session = reply.session;
+  c.session_attached = true;
+  if (c.home == ctx_.id) sessions_.bind_local_connection(*c.session, &c);
+  if (!reply.qos2_awaiting_rel.empty()) c.inbound_qos().qos2_awaiting_rel = reply.qos2_awaiting_rel;
+  c.state = Connection::State::connected;
+  ack.session_present = reply.session_present;
+  if (c.version == ProtocolVersion::v5) {
+    if (c.id_assigned) ack.properties.assigned_client_identifier = c.client_id.view();
+    ack.properties.retain_available = std::nullopt;  // retained messages are supported
+    ack.properties.shared_subscription_available = 0;
+    ack.properties.receive_maximum = config.max_inflight;
+    if (c.keepalive_s != 0 && c.keepalive_s == config.max_keepalive)
+      ack.properties.server_keep_alive = c.keepalive_s;
+    if (config.max_packet_size < core::kMaxRemainingLength)
+      ack.properties.maximum_packet_size = config.max_packet_size;
+  }
+  connections_.send_packet(c, ack);
+  connections_.arm_keepalive(c);
+  ShardCounters::bump(ctx_.counters.clients_total);
+  ShardCounters::bump(ctx_.counters.clients_connected);
+  // A PROXY header's source address, or the client certificate's name.
+  std::string who = c.layer ? c.layer->peer_identity() : std::string();
+  log_debug("client '{}' connected{}{} (MQTT {}, keepalive {} s, session {})", c.client_id.view(),
+            who.empty() ? "" : " as ", who, static_cast<unsigned>(c.version), c.keepalive_s,
+            reply.session_present ? "resumed" : "new");
+  resume_later(c);
+}
+
+// The home shard has answered: handle what the client sent meanwhile, at the end of this
+// turn rather than here, since this may run inside the session code that answered (a
+// local home shard) and the stashed packets may end the very session it is working on.
+void ClientProtocol::resume_later(Connection& c) {
+  resume_list_.emplace_back(&c, c.serial);
+}
+
+void ClientProtocol::resume_connections() {
+  auto list = std::move(resume_list_);
+  resume_list_.clear();
+  for (auto [c, serial] : list) {
+    if (connections_.find(serial) != c || c->state != Connection::State::connected) continue;
+    c->home_paused = false;
+    consume_stashed(*c);
+    connections_.update_receive_pause(*c);
+  }
+}
+
+// The connection is going: the home shard keeps (or ends) the session.
+void ClientProtocol::detach_from_session(Connection& c) {
+  if (c.state == Connection::State::awaiting_connect || c.client_id.empty()) return;
+  if (!c.session_attached) return;  // attach still in flight: answered in on_attached
+  c.session_attached = false;
+  auto* n = new DetachNotice;
+  n->session = c.session;
+  n->connection = self(c);
+  if (c.inbound) n->qos2_awaiting_rel = std::move(c.inbound->qos2_awaiting_rel);
+  if (c.home == ctx_.id) return sessions_.detach(n);
+  to_home(c, ShardEnvelope::Kind::detach, n);
+}
+
+}  // namespace shardmq::broker

@@ -1,0 +1,104 @@
+// One client socket on a shard: framing state for the bytes it sends, the bytes queued for
+// it, and its protocol-level state. Owned by the shard that accepted the socket; its
+// session lives on the client identifier's home shard (see session.hpp).
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "broker/connection/held_acks.hpp"
+#include "broker/connection/out_buffer.hpp"
+#include "broker/containers/compact_string.hpp"
+#include "broker/message/published_message.hpp"
+#include "core/mqtt_types.hpp"
+#include "io/loop.hpp"
+#include "io/stream_layer.hpp"
+#include "io/timer_wheel.hpp"
+
+namespace shardmq::broker {
+
+struct Session;
+
+// A client's own QoS 1/2 publishing state beyond the packet at hand, allocated when it first
+// sends QoS 2 or has an acknowledgement held back (most connections never do).
+struct InboundQos {
+  // Packet ids received (PUBREC sent) and not yet released by PUBREL. Handed to the
+  // session when the connection ends so a reconnect keeps exactly-once.
+  std::vector<std::uint16_t> qos2_awaiting_rel;
+  // PUBACK/PUBREC held back (congestion downstream, storage not yet durable).
+  HeldAcks held_acks;
+
+  bool awaiting_rel(std::uint16_t id) const {
+    return std::find(qos2_awaiting_rel.begin(), qos2_awaiting_rel.end(), id) !=
+           qos2_awaiting_rel.end();
+  }
+};
+
+// Laid out for size (160 bytes): a broker holding a million idle connections pays for every
+// field here, so what only some connections need sits behind a pointer.
+struct Connection {
+  enum class State : std::uint8_t {
+    awaiting_connect,  // socket open, no CONNECT yet
+    authenticating,    // CONNECT taken, waiting for the authenticator's verdict
+    attaching,         // CONNECT taken, waiting for the session's home shard
+    connected,
+    closing,
+  };
+
+  io::SocketId socket = io::kInvalidSocket;
+  std::uint32_t serial = 0;  // unique on the shard: envelopes name connections by it
+  State state = State::awaiting_connect;
+  core::ProtocolVersion version = core::ProtocolVersion::v311;
+  bool peer_closed = false;
+  bool clean_disconnect = false;  // DISCONNECT received: no will
+  bool id_assigned = false;       // the broker made the client id up (MQTT 5: say so)
+  bool ring_paused = false;       // receive paused: a ring to another shard is full
+  bool home_paused = false;  // receive paused: waiting for an answer (authenticator, home shard)
+  bool recv_paused_in_loop = false;
+  bool in_flush_list = false;
+  bool close_when_flushed = false;
+  bool session_attached = false;  // the home shard counts this connection as the session's
+  bool in_held_list = false;      // listed in the shard's held-ack connections
+  std::uint16_t keepalive_s = 0;
+  std::uint16_t listener = 0;        // index into the configured listeners
+  std::uint16_t home = 0;            // the session's home shard
+  std::uint32_t max_packet_out = 0;  // client's Maximum Packet Size (MQTT 5), 0: none
+  std::uint64_t last_rx_tick = 0;    // touched on every packet; checked when the timer fires
+  io::TimerNode timer;               // connect timeout, then keepalive deadline
+  Connection* index_next = nullptr;  // the shard's connection index chains through this
+
+  // TLS / WebSocket / PROXY: what sits between the socket and MQTT (null for plain TCP).
+  std::unique_ptr<io::StreamLayer> layer;
+  ByteBlock layer_wire;  // bytes the layer must send (handshake, pong) ahead of new output
+
+  ByteBlock rx_tail;  // bytes received but not yet handled (a partial packet, or a pause)
+  OutBuffer out;
+  Session* session = nullptr;  // valid on the home shard only; elsewhere an opaque handle
+  CompactString client_id;
+
+  // The will, published when the connection ends without DISCONNECT.
+  PublishedMessage* will = nullptr;
+
+  std::unique_ptr<InboundQos> inbound;  // null until first needed
+
+  InboundQos& inbound_qos() {
+    if (!inbound) inbound = std::make_unique<InboundQos>();
+    return *inbound;
+  }
+  bool paused() const { return ring_paused || home_paused; }
+
+  static Connection* from_timer(io::TimerNode* n) {
+    return reinterpret_cast<Connection*>(reinterpret_cast<char*>(n) - offsetof(Connection, timer));
+  }
+};
+
+// A regression guard: every byte here is a megabyte per million connections
+// (docs/architecture.md).
+static_assert(sizeof(Connection) <= 160,
+              "Connection grew: keep rarely used state behind a pointer");
+
+}  // namespace shardmq::broker

@@ -1,0 +1,256 @@
+#include "broker/connection/connection_table.hpp"
+
+#include <algorithm>
+
+#include "broker/log.hpp"
+#include "core/encoder.hpp"
+#include "core/wire_writer.hpp"
+
+namespace shardmq::broker {
+
+ConnectionTable::ConnectionTable(ShardContext& ctx,
+                                 const std::vector<std::unique_ptr<ListenerRuntime>>& listeners)
+    : ctx_(ctx), listeners_(listeners), listener_connections_(listeners.size(), 0) {}
+
+Connection* ConnectionTable::accept(std::uint32_t listener, io::SocketId socket) {
+  // Limits are per broker and per listener; each shard takes its share of them.
+  const Config& config = ctx_.config;
+  std::uint32_t listener_max =
+      listener < listeners_.size() ? listeners_[listener]->config.max_connections : 0;
+  if ((config.max_connections && connections_.size() * ctx_.shards >= config.max_connections) ||
+      (listener_max &&
+       std::size_t(listener_connections_[listener]) * ctx_.shards >= listener_max)) {
+    loop_->close(socket);
+    return nullptr;
+  }
+  Connection* c = slab_.create();
+  c->socket = socket;
+  c->serial = next_serial_++;
+  if (c->serial == 0) c->serial = next_serial_++;
+  c->last_rx_tick = ctx_.tick;
+  c->listener = static_cast<std::uint16_t>(listener);
+  if (listener < listeners_.size()) {
+    c->layer = listeners_[listener]->make_layers();
+    ++listener_connections_[listener];
+  }
+  connections_.insert(c);
+  loop_->start(socket, c);
+  timers_.schedule(c->timer, ctx_.tick + ShardContext::ms_to_ticks(config.connect_timeout_ms));
+  return c;
+}
+
+// ---- output ----
+
+bool ConnectionTable::send_packet(Connection& c, const core::Packet& p) {
+  std::size_t n = core::encoded_size(p, c.version);
+  auto r = core::encode(p, c.version, {c.out.pending().reserve(n), n});
+  if (!r) {
+    log_error("cannot encode {}: {}", core::packet_type_name(core::packet_type(p)),
+              core::encode_error_name(r.error()));
+    return false;
+  }
+  c.out.pending().grow(*r);
+  schedule_flush(c);
+  return true;
+}
+
+void ConnectionTable::send_disconnect(Connection& c, core::ReasonCode reason) {
+  if (c.version != core::ProtocolVersion::v5) return;
+  core::Disconnect d;
+  d.reason_code = reason;
+  send_packet(c, d);
+}
+
+bool ConnectionTable::write_publish(Connection& c, std::string_view topic,
+                                    std::string_view properties, std::string_view payload,
+                                    std::uint8_t qos, std::uint16_t packet_id, bool dup,
+                                    bool retain, std::uint32_t subscription_id) {
+  const bool v5 = c.version == core::ProtocolVersion::v5;
+  std::size_t props_content = 0, props_block = 0;
+  if (v5) {
+    props_content =
+        properties.size() + (subscription_id ? 1 + core::varint_size(subscription_id) : 0);
+    props_block = core::varint_size(static_cast<std::uint32_t>(props_content)) + props_content;
+  }
+  std::size_t remaining = 2 + topic.size() + (qos ? 2 : 0) + props_block + payload.size();
+  std::size_t total = 1 + core::varint_size(static_cast<std::uint32_t>(remaining)) + remaining;
+  if (c.max_packet_out && total > c.max_packet_out) {
+    ShardCounters::bump(ctx_.counters.messages_dropped);  // MQTT 5: too large for this client
+    return false;
+  }
+  if (qos == 0 && c.out.queued() + total > ctx_.config.max_outbound_bytes) {
+    ShardCounters::bump(ctx_.counters.messages_dropped);  // slow subscriber: QoS 0 is dropped
+    return false;
+  }
+  core::WireWriter w(c.out.pending().reserve(total));
+  w.u8(static_cast<std::uint8_t>(0x30 | (dup ? 0x08 : 0) | (qos << 1) | (retain ? 1 : 0)));
+  w.varint(static_cast<std::uint32_t>(remaining));
+  w.string(topic);
+  if (qos) w.u16(packet_id);
+  if (v5) {
+    w.varint(static_cast<std::uint32_t>(props_content));
+    w.raw(properties.data(), properties.size());
+    if (subscription_id) {
+      w.u8(0x0B);
+      w.varint(subscription_id);
+    }
+  }
+  w.raw(payload.data(), payload.size());
+  c.out.pending().grow(total);
+  ShardCounters::bump(ctx_.counters.messages_sent);
+  schedule_flush(c);
+  return true;
+}
+
+void ConnectionTable::schedule_flush(Connection& c) {
+  if (c.in_flush_list) return;
+  c.in_flush_list = true;
+  flush_list_.push_back(&c);
+}
+
+void ConnectionTable::flush_all() {
+  // By index: a flush that fails closes its connection, which may schedule more.
+  for (std::size_t i = 0; i < flush_list_.size(); ++i) {
+    Connection* c = flush_list_[i];
+    c->in_flush_list = false;
+    flush(*c);
+  }
+  flush_list_.clear();
+}
+
+void ConnectionTable::flush(Connection& c) {
+  if (c.peer_closed) return;
+  if (c.layer && c.out.idle()) {
+    // Pending holds MQTT bytes: turn them into the layer's wire form after what the layer
+    // itself has to say (handshake records come before application records). Only when
+    // nothing is on the wire, so pending never mixes the two.
+    if (!flush_layer_output(c)) return;
+    c.out.pending().swap(c.layer_wire);
+  }
+  auto region = c.out.begin_send();
+  if (region.empty()) return;
+  iovec iov{const_cast<std::byte*>(region.data()), region.size()};
+  loop_->send(c.socket, &iov, 1);
+}
+
+// Encodes the connection's pending MQTT bytes through its layer onto the end of layer_wire.
+bool ConnectionTable::flush_layer_output(Connection& c) {
+  if (!c.out.has_pending()) return true;
+  ByteBlock app;
+  app.swap(c.out.pending());
+  if (c.layer->on_app_data({app.data(), app.size()}, c.layer_wire)) return true;
+  log_info("closing: {}", c.layer->error());
+  close(c, CloseKind::abrupt);
+  return false;
+}
+
+void ConnectionTable::update_receive_pause(Connection& c) {
+  if (c.state == Connection::State::closing) return;
+  // The loop is told only about changes; both reasons share one switch.
+  bool want = c.paused();
+  if (want && !c.recv_paused_in_loop) {
+    c.recv_paused_in_loop = true;
+    loop_->pause_recv(c.socket);
+  } else if (!want && c.recv_paused_in_loop) {
+    c.recv_paused_in_loop = false;
+    loop_->resume_recv(c.socket);
+  }
+}
+
+// ---- timers ----
+
+void ConnectionTable::arm_keepalive(Connection& c) {
+  if (c.keepalive_s) {
+    timers_.schedule(c.timer,
+                     ctx_.tick + ShardContext::ms_to_ticks(std::uint64_t(c.keepalive_s) * 1500));
+  } else {
+    timers_.cancel(c.timer);
+  }
+}
+
+void ConnectionTable::on_tick() {
+  timers_.advance(ctx_.tick, [this](io::TimerNode& n) { on_timer(*Connection::from_timer(&n)); });
+}
+
+void ConnectionTable::on_timer(Connection& c) {
+  if (c.state == Connection::State::closing) return;
+  if (c.state != Connection::State::connected) {
+    log_info("closing a connection that completed no CONNECT within {} ms",
+             ctx_.config.connect_timeout_ms);
+    close(c, CloseKind::abrupt);
+    return;
+  }
+  // Keepalive: 1.5 times the interval since the last packet.
+  std::uint64_t limit = ShardContext::ms_to_ticks(std::uint64_t(c.keepalive_s) * 1500);
+  if (ctx_.tick >= c.last_rx_tick + limit) {
+    log_info("client '{}' silent for 1.5 x {} s: disconnecting", c.client_id.view(), c.keepalive_s);
+    close(c, CloseKind::abrupt);
+  } else {
+    timers_.schedule(c.timer, c.last_rx_tick + limit);
+  }
+}
+
+// ---- closing ----
+
+void ConnectionTable::close(Connection& c, CloseKind kind) {
+  if (c.state == Connection::State::closing) return;
+  bool was_connected = c.state == Connection::State::connected;
+  c.state = Connection::State::closing;
+  timers_.cancel(c.timer);
+  if (was_connected)
+    ctx_.counters.clients_connected.store(
+        ctx_.counters.clients_connected.load(std::memory_order_relaxed) - 1,
+        std::memory_order_relaxed);
+  events_->on_closing(c, was_connected);
+  c.rx_tail.release();
+  if (c.layer && kind == CloseKind::graceful && !c.peer_closed) {
+    flush_layer_output(c);
+    c.layer->close(c.layer_wire);
+  }
+  if (kind == CloseKind::graceful && !c.peer_closed &&
+      (c.out.queued() > 0 || !c.layer_wire.empty())) {
+    c.close_when_flushed = true;  // say goodbye (CONNACK/DISCONNECT) first
+    schedule_flush(c);
+    return;
+  }
+  loop_->close(c.socket);
+}
+
+void ConnectionTable::close_now_if_flushing(Connection& c) {
+  if (c.close_when_flushed && c.state == Connection::State::closing) {
+    c.close_when_flushed = false;
+    loop_->close(c.socket);
+  }
+}
+
+void ConnectionTable::on_sent(Connection& c, std::size_t bytes) {
+  c.out.complete_send(bytes);
+  if (!c.layer_wire.empty()) schedule_flush(c);
+  ShardCounters::bump(ctx_.counters.bytes_sent, bytes);
+  if (c.out.queued() > 0)
+    schedule_flush(c);
+  else
+    close_now_if_flushing(c);
+}
+
+void ConnectionTable::on_peer_closed(Connection& c) {
+  c.peer_closed = true;
+  if (c.state != Connection::State::closing)
+    close(c, CloseKind::abrupt);
+  else
+    close_now_if_flushing(c);
+}
+
+void ConnectionTable::on_closed(Connection& c) {
+  if (c.state != Connection::State::closing) close(c, CloseKind::abrupt);
+  timers_.cancel(c.timer);
+  if (c.in_flush_list) std::erase(flush_list_, &c);
+  events_->on_released(c);
+  connections_.erase(&c);
+  if (c.listener < listener_connections_.size()) --listener_connections_[c.listener];
+  c.out.release_all();
+  if (c.will) c.will->release();
+  slab_.destroy(&c);
+}
+
+}  // namespace shardmq::broker

@@ -1,0 +1,110 @@
+// The connections a shard accepted: their slab and index by serial, the output they queue
+// (packets and publishes encoded into each connection's OutBuffer, flushed once per turn),
+// receive pausing, the connect-timeout and keepalive timers, and closing.
+//
+// Owns: every Connection of the shard, the flush list, the connection timers.
+// Calls: the event loop, and ConnectionEvents (the protocol) when a connection ends.
+// Called by: the shard (loop callbacks), the protocol, the session store (deliveries to a
+// socket on this shard), the mesh link (pausing a publisher).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "broker/connection/connection.hpp"
+#include "broker/connection/connection_events.hpp"
+#include "broker/listener/listener.hpp"
+#include "broker/shard/shard_context.hpp"
+#include "core/intrusive_hash_index.hpp"
+#include "core/packets.hpp"
+#include "io/loop.hpp"
+#include "io/slab.hpp"
+#include "io/timer_wheel.hpp"
+
+namespace shardmq::broker {
+
+class ConnectionTable {
+ public:
+  enum class CloseKind { graceful, abrupt };
+
+  ConnectionTable(ShardContext& ctx,
+                  const std::vector<std::unique_ptr<ListenerRuntime>>& listeners);
+  ConnectionTable(const ConnectionTable&) = delete;
+  ConnectionTable& operator=(const ConnectionTable&) = delete;
+
+  void attach(io::Loop* loop, ConnectionEvents* events) {
+    loop_ = loop;
+    events_ = events;
+  }
+
+  // A socket the loop accepted: a new connection, or null when a limit refuses it (the
+  // socket is closed then).
+  Connection* accept(std::uint32_t listener, io::SocketId socket);
+  Connection* find(std::uint32_t serial) { return connections_.find(serial); }
+  std::size_t size() const { return connections_.size(); }
+  bool empty() const { return connections_.empty(); }
+  template <typename F>
+  void for_each(F&& f) {
+    std::vector<Connection*> all;  // f may close (and so unlink) connections
+    connections_.for_each([&](Connection* c) { all.push_back(c); });
+    for (Connection* c : all)
+      f(*c);
+  }
+
+  // Output. Each appends to the connection's pending bytes and schedules a flush.
+  bool send_packet(Connection& c, const core::Packet& p);
+  // MQTT 5 clients hear why the server closes their connection; 3.1.x has no way to say it.
+  void send_disconnect(Connection& c, core::ReasonCode reason);
+  // A PUBLISH from its parts, written straight into the output (the message path: no
+  // Packet, no copy but into the output). False when dropped: too large for the client, or
+  // QoS 0 to an output already over its limit.
+  bool write_publish(Connection& c, std::string_view topic, std::string_view properties,
+                     std::string_view payload, std::uint8_t qos, std::uint16_t packet_id, bool dup,
+                     bool retain, std::uint32_t subscription_id);
+  void schedule_flush(Connection& c);
+  void flush_all();  // end of turn: one send per connection with output
+  std::size_t output_queued(const Connection& c) const { return c.out.queued(); }
+
+  // Applies c.ring_paused / c.home_paused to the loop (told only of changes).
+  void update_receive_pause(Connection& c);
+
+  // Timers: the CONNECT deadline is set on accept; keepalive once connected (0: none).
+  void arm_keepalive(Connection& c);
+  void on_tick();
+
+  // Closing: graceful says goodbye (flushes what is queued first), abrupt does not.
+  void close(Connection& c, CloseKind kind);
+  // Closes a socket that is already closing but waits for its output to flush.
+  void close_now_if_flushing(Connection& c);
+  // Loop callbacks for a connection's socket.
+  void on_sent(Connection& c, std::size_t bytes);
+  void on_peer_closed(Connection& c);
+  void on_closed(Connection& c);  // frees it
+
+ private:
+  void flush(Connection& c);
+  bool flush_layer_output(Connection& c);
+  void on_timer(Connection& c);
+
+  ShardContext& ctx_;
+  const std::vector<std::unique_ptr<ListenerRuntime>>& listeners_;
+  io::Loop* loop_ = nullptr;
+  ConnectionEvents* events_ = nullptr;
+
+  io::Slab<Connection> slab_;
+  struct BySerial {
+    static std::uint32_t key(const Connection& c) { return c.serial; }
+    static Connection*& next(Connection& c) { return c.index_next; }
+    static std::size_t hash(std::uint32_t serial) { return serial; }  // serials are sequential
+  };
+  core::IntrusiveHashIndex<Connection, BySerial> connections_;
+  std::uint32_t next_serial_ = 1;
+  std::vector<Connection*> flush_list_;
+  std::vector<std::uint32_t> listener_connections_;  // open connections per listener
+  io::TimerWheel timers_;                            // connect timeout, then keepalive
+};
+
+}  // namespace shardmq::broker

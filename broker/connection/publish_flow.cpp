@@ -1,0 +1,199 @@
+// What a client sends that is not about connecting: PUBLISH (routed, then acknowledged when
+// nothing downstream holds it back), SUBSCRIBE and UNSUBSCRIBE (for the session's home
+// shard), its will; and what the home shard sends back for it.
+#include <algorithm>
+
+#include "broker/auth/access_control.hpp"
+#include "broker/connection/client_protocol.hpp"
+#include "broker/connection/connection_table.hpp"
+#include "broker/log.hpp"
+#include "broker/mesh/mesh_link.hpp"
+#include "broker/message/local_publish.hpp"
+#include "broker/routing/router.hpp"
+#include "broker/session/session_store.hpp"
+#include "broker/storage/storage_link.hpp"
+
+namespace shardmq::broker {
+
+using core::ProtocolVersion;
+using core::ReasonCode;
+using CloseKind = ConnectionTable::CloseKind;
+
+void ClientProtocol::handle_publish(Connection& c, const core::Publish& p) {
+  ShardCounters::bump(ctx_.counters.messages_received);
+  if (p.properties.topic_alias) {
+    return protocol_error(c, ReasonCode::TopicAliasInvalid, "topic alias over the maximum of 0");
+  }
+  std::uint8_t qos = static_cast<std::uint8_t>(p.qos);
+  if (qos == 2 && c.inbound && c.inbound->awaiting_rel(p.packet_id)) {
+    // A resend of a message already taken: acknowledge again, deliver nothing.
+    core::PubRec rec;
+    rec.packet_id = p.packet_id;
+    connections_.send_packet(c, rec);
+    return;
+  }
+  std::uint32_t ack = p.packet_id | (qos == 2 ? HeldAcks::kPubRec : 0u);
+  if (!access_.may_publish(ClientIdentity{c.client_id.view(), {}}, p.topic)) {
+    // Not routed. MQTT 5 says why; 3.1.1 has no way to, so the client is acknowledged as
+    // if it had been delivered (as Mosquitto does).
+    if (qos == 0) return;
+    if (c.version == ProtocolVersion::v5) {
+      // The reason code ends a QoS 2 exchange too: no PUBREL follows.
+      if (qos == 1) {
+        core::PubAck deny;
+        deny.packet_id = p.packet_id;
+        deny.reason_code = ReasonCode::NotAuthorized;
+        connections_.send_packet(c, deny);
+      } else {
+        core::PubRec deny;
+        deny.packet_id = p.packet_id;
+        deny.reason_code = ReasonCode::NotAuthorized;
+        connections_.send_packet(c, deny);
+      }
+      return;
+    }
+    if (qos == 2) c.inbound_qos().qos2_awaiting_rel.push_back(p.packet_id);
+    return send_publish_ack(c, ack);
+  }
+  LocalPublish pub;
+  pub.topic = p.topic;
+  pub.properties = c.version == ProtocolVersion::v5 ? core::as_string_view(p.properties.raw)
+                                                    : std::string_view{};
+  pub.payload = core::as_string_view(p.payload);
+  pub.qos = qos;
+  pub.retain = p.retain;
+  pub.origin_session = reinterpret_cast<std::uintptr_t>(c.session);
+  bool congested = router_.route(pub, &c);
+  if (qos == 0) return;
+  if (qos == 2) c.inbound_qos().qos2_awaiting_rel.push_back(p.packet_id);
+  const std::uint64_t mark = storage_.write_mark();
+  if (!congested && (!c.inbound || c.inbound->held_acks.empty()) && storage_.durable(mark))
+    return send_publish_ack(c, ack);
+  // Downstream is congested, or storage not yet durable: acknowledge later, in order.
+  c.inbound_qos().held_acks.hold(ack, mark);
+  if (!c.in_held_list) {
+    c.in_held_list = true;
+    held_ack_connections_.push_back(&c);
+  }
+}
+
+void ClientProtocol::send_publish_ack(Connection& c, std::uint32_t ack) {
+  auto id = static_cast<std::uint16_t>(ack & 0xFFFF);
+  if (ack & HeldAcks::kPubRec) {
+    core::PubRec rec;
+    rec.packet_id = id;
+    connections_.send_packet(c, rec);
+  } else {
+    core::PubAck puback;
+    puback.packet_id = id;
+    connections_.send_packet(c, puback);
+  }
+}
+
+void ClientProtocol::release_acks() {
+  if (held_ack_connections_.empty()) return;
+  if (sessions_.any_congested() || mesh_.any_peer_congested()) return;
+  const std::uint64_t durable = storage_.durable_through();
+  auto held = std::move(held_ack_connections_);
+  held_ack_connections_.clear();
+  for (Connection* c : held) {
+    c->in_held_list = false;
+    if (!c->inbound) continue;  // (listed only after inbound_qos(): always set)
+    if (c->state != Connection::State::connected) {
+      c->inbound->held_acks.clear();
+      continue;
+    }
+    bool all = c->inbound->held_acks.release(durable,
+                                             [&](std::uint32_t ack) { send_publish_ack(*c, ack); });
+    if (!all) {
+      c->in_held_list = true;
+      held_ack_connections_.push_back(c);
+    }
+  }
+}
+
+void ClientProtocol::handle_subscribe(Connection& c, const core::Subscribe& p) {
+  auto* req = new SubscribeRequest;
+  req->session = c.session;
+  req->connection = self(c);
+  req->packet_id = p.packet_id;
+  p.properties.for_each_subscription_identifier([&](std::uint32_t v) { req->subscription_id = v; });
+  for (const core::Subscription& s : p.subscriptions) {
+    SubscribeRequest::Item item;
+    item.filter = std::string(s.topic_filter);
+    item.options.max_qos = static_cast<std::uint8_t>(s.max_qos);
+    item.options.no_local = s.no_local;
+    item.options.retain_as_published = s.retain_as_published;
+    item.options.identifier = req->subscription_id;
+    item.retain_handling = s.retain_handling;
+    item.refused = !access_.may_subscribe(ClientIdentity{c.client_id.view(), {}}, item.filter);
+    req->items.push_back(std::move(item));
+  }
+  if (c.home == ctx_.id) return sessions_.subscribe(req);
+  // Handle nothing more from this client until the home shard has applied it.
+  c.home_paused = true;
+  connections_.update_receive_pause(c);
+  to_home(c, ShardEnvelope::Kind::subscribe, req);
+}
+
+void ClientProtocol::handle_unsubscribe(Connection& c, const core::Unsubscribe& p) {
+  auto* req = new UnsubscribeRequest;
+  req->session = c.session;
+  req->connection = self(c);
+  req->packet_id = p.packet_id;
+  for (std::string_view f : p.topic_filters)
+    req->filters.emplace_back(f);
+  if (c.home == ctx_.id) return sessions_.unsubscribe(req);
+  c.home_paused = true;
+  connections_.update_receive_pause(c);
+  to_home(c, ShardEnvelope::Kind::unsubscribe, req);
+}
+
+void ClientProtocol::publish_will(Connection& c) {
+  if (!c.will) return;
+  LocalPublish pub(c.will);  // adopts the reference
+  c.will = nullptr;
+  if (!access_.may_publish(ClientIdentity{c.client_id.view(), {}}, pub.topic)) {
+    log_info("not publishing the will of '{}' to '{}': not authorised", c.client_id.view(),
+             pub.topic);
+    return;
+  }
+  log_debug("publishing the will of '{}' to '{}'", c.client_id.view(), pub.topic);
+  router_.route(pub, nullptr);
+}
+
+// ---- what the session's home shard sends back ----
+
+void ClientProtocol::on_delivery(const ShardEnvelope& e) {
+  auto* m = static_cast<PublishedMessage*>(e.ptr);
+  Connection* c = connections_.find(e.target);
+  if (c && c->state == Connection::State::connected)
+    connections_.write_publish(*c, m->topic(), m->properties(), m->payload(),
+                               e.flags & kDeliverQosMask, static_cast<std::uint16_t>(e.aux),
+                               e.flags & kDeliverDup, e.flags & kDeliverRetain, e.seq);
+  m->release();
+}
+
+void ClientProtocol::on_release(std::uint32_t serial, std::uint16_t packet_id) {
+  Connection* c = connections_.find(serial);
+  if (!c || c->state != Connection::State::connected) return;
+  core::PubRel rel;
+  rel.packet_id = packet_id;
+  connections_.send_packet(*c, rel);
+}
+
+void ClientProtocol::on_session_packet(std::uint32_t serial, const core::Packet& p) {
+  Connection* c = connections_.find(serial);
+  if (!c || c->state != Connection::State::connected) return;
+  connections_.send_packet(*c, p);
+  if (c->home_paused) resume_later(*c);
+}
+
+void ClientProtocol::on_kick(std::uint32_t serial) {
+  Connection* c = connections_.find(serial);
+  if (!c || c->state != Connection::State::connected) return;
+  connections_.send_disconnect(*c, ReasonCode::SessionTakenOver);
+  connections_.close(*c, CloseKind::graceful);
+}
+
+}  // namespace shardmq::broker

@@ -1,0 +1,111 @@
+// What crosses between shards, one fixed-size item per ring slot. Larger requests travel
+// as a pointer to a heap object whose ownership passes to the receiver; publishes travel as
+// a PublishedMessage pointer holding one reference for the receiver.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "broker/session/subscription.hpp"
+#include "core/mqtt_types.hpp"
+#include "core/packets.hpp"
+
+namespace shardmq::broker {
+
+struct Session;
+
+struct ShardEnvelope {
+  enum class Kind : std::uint8_t {
+    // Routing.
+    publish,          // ptr: PublishedMessage*; match it against this shard's index
+    retain_set,       // ptr: PublishedMessage* (empty payload: delete); seq: Lamport order
+    interest_add,     // ptr: std::string* filter the sender now has subscribers for
+    interest_remove,  // ptr: std::string* filter the sender no longer has
+    barrier,          // seq: answer with barrier_ack once everything before it is applied
+    barrier_ack,      // seq: the barrier answered
+    // Connection shard -> session home shard.
+    attach,       // ptr: AttachRequest*
+    detach,       // ptr: DetachNotice*
+    client_ack,   // ptr: Session*; target: connection serial; aux: packet id; flags: type
+    subscribe,    // ptr: SubscribeRequest*
+    unsubscribe,  // ptr: UnsubscribeRequest*
+    // Session home shard -> connection shard.
+    attached,  // ptr: AttachReply*
+    deliver,  // ptr: PublishedMessage*; target: serial; aux: packet id; flags: qos|dup|retain; seq:
+              // subscription id
+    release,  // target: serial; aux: packet id (send PUBREL again after reconnect)
+    packet,   // ptr: core::Packet* to write (SUBACK, UNSUBACK); target: serial
+    kick,     // target: serial; close it, the session was taken over
+  };
+  Kind kind = Kind::publish;
+  std::uint8_t flags = 0;
+  std::uint16_t from = 0;
+  std::uint32_t seq = 0;
+  void* ptr = nullptr;
+  std::uint32_t target = 0;
+  std::uint32_t aux = 0;
+};
+
+// Delivery flags.
+inline constexpr std::uint8_t kDeliverQosMask = 0x03;
+inline constexpr std::uint8_t kDeliverDup = 0x04;
+inline constexpr std::uint8_t kDeliverRetain = 0x08;
+
+// Where a client's connection lives: its shard and the connection's serial there.
+struct ConnectionRef {
+  std::uint16_t shard = 0;
+  std::uint32_t serial = 0;
+  bool operator==(const ConnectionRef&) const = default;
+};
+
+struct AttachRequest {
+  std::string client_id;
+  ConnectionRef connection;
+  core::ProtocolVersion version = core::ProtocolVersion::v311;
+  bool clean_start = true;
+  std::uint32_t session_expiry_s = 0;  // 0: the session ends with the connection
+  std::uint16_t receive_maximum = 65535;
+};
+
+struct AttachReply {
+  ConnectionRef connection;
+  Session* session = nullptr;
+  bool session_present = false;
+  std::vector<std::uint16_t> qos2_awaiting_rel;  // inbound QoS 2 state kept by the session
+};
+
+struct DetachNotice {
+  Session* session = nullptr;
+  ConnectionRef connection;
+  std::vector<std::uint16_t> qos2_awaiting_rel;
+};
+
+struct SubscribeRequest {
+  Session* session = nullptr;
+  ConnectionRef connection;
+  std::uint16_t packet_id = 0;
+  std::uint32_t subscription_id = 0;
+  struct Item {
+    std::string filter;
+    SubscriptionOptions options;
+    core::RetainHandling retain_handling = core::RetainHandling::SendOnSubscribe;
+    std::uint8_t granted = 0;  // filled by the home shard: QoS or a failure reason code
+    bool existed = false;      // the session had this filter already
+    bool refused = false;      // the authoriser said no (on the connection's shard)
+  };
+  std::vector<Item> items;
+};
+
+struct UnsubscribeRequest {
+  Session* session = nullptr;
+  ConnectionRef connection;
+  std::uint16_t packet_id = 0;
+  std::vector<std::string> filters;
+};
+
+// Frees what an envelope owns (its heap request, or its message reference) without handling
+// it: for envelopes left in rings and backlogs when the shards are torn down.
+void release_envelope(const ShardEnvelope& e);
+
+}  // namespace shardmq::broker

@@ -1,0 +1,75 @@
+// The only way shards talk: for every ordered pair (from, to) one bounded SPSC ring of
+// ShardEnvelopes, plus each shard's "idle" flag so a producer wakes a consumer only when
+// the consumer may be about to sleep. Built before the shard threads start; immutable after.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "broker/mesh/shard_envelope.hpp"
+#include "io/loop.hpp"
+#include "io/spsc_ring.hpp"
+#include "io/wake_flag.hpp"
+
+namespace shardmq::broker {
+
+class ShardMesh {
+ public:
+  ShardMesh(unsigned shards, std::size_t ring_capacity);
+
+  unsigned shards() const { return n_; }
+  io::SpscRing<ShardEnvelope>& ring(unsigned from, unsigned to) { return *rings_[from * n_ + to]; }
+
+  // Each shard registers its loop before serving, so producers can wake it.
+  void attach_loop(unsigned shard, io::Loop* loop) { slots_[shard].loop = loop; }
+
+  // Consumer side (io::WakeFlag's protocol): before it blocks, a shard declares the sleep and
+  // then re-checks its inbound rings; once awake it cancels the declaration.
+  void prepare_sleep(unsigned shard) { slots_[shard].wake.prepare_sleep(); }
+  void cancel_sleep(unsigned shard) { slots_[shard].wake.cancel_sleep(); }
+  bool inbound_empty(unsigned shard);
+
+  // A producer whose ring to `to` is full flags it; the consumer, after draining that
+  // ring, takes the flag and wakes the producer so it can push its backlog.
+  void set_blocked(unsigned from, unsigned to) {
+    blocked_[from * n_ + to].store(true, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+  }
+  bool take_blocked(unsigned from, unsigned to) {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    auto& b = blocked_[from * n_ + to];
+    return b.load(std::memory_order_relaxed) && b.exchange(false, std::memory_order_relaxed);
+  }
+  void wake(unsigned shard) { slots_[shard].loop->wake(); }
+
+  // A shard with subscribers whose QoS 1/2 queues are filling says so; publishers' shards
+  // then hold back PUBACK/PUBREC for publishes routed there (MQTT flow control instead of
+  // loss), and release them when the flag clears.
+  void set_congested(unsigned shard, bool on) {
+    slots_[shard].congested.store(on, std::memory_order_release);
+  }
+  bool congested(unsigned shard) const {
+    return slots_[shard].congested.load(std::memory_order_acquire);
+  }
+
+  // Producer side, after pushing to `to`: wakes it only if it is about to sleep (one
+  // wake-up per sleep however many producers push).
+  void notify(unsigned to) {
+    if (slots_[to].wake.should_wake()) slots_[to].loop->wake();
+  }
+
+ private:
+  struct alignas(64) Slot {
+    io::WakeFlag wake;
+    std::atomic<bool> congested{false};
+    io::Loop* loop = nullptr;
+  };
+  unsigned n_;
+  std::vector<std::unique_ptr<io::SpscRing<ShardEnvelope>>> rings_;
+  std::unique_ptr<Slot[]> slots_;
+  std::unique_ptr<std::atomic<bool>[]> blocked_;
+};
+
+}  // namespace shardmq::broker

@@ -1,0 +1,53 @@
+// This shard's replica of the retained messages. Every shard holds all of them, so a
+// SUBSCRIBE is answered from local memory; a retained PUBLISH updates the publisher's shard
+// first and reaches the others through the rings, ordered by Lamport timestamps (ties broken
+// by shard number) so every replica keeps the same last writer.
+//
+// Owns: the retained tree and the Lamport clock. Calls: MeshLink (replication),
+// StorageLink. Called by: the router (a retained publish), the envelope dispatch (another
+// shard's update), the session store (streams for new subscriptions), $SYS (the count).
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "broker/retained/retained_message.hpp"
+#include "broker/shard/shard_context.hpp"
+#include "core/retained_tree.hpp"
+
+namespace shardmq::broker {
+
+class MeshLink;
+class StorageLink;
+struct LocalPublish;
+
+class RetainedStore {
+ public:
+  using Tree = core::RetainedTree<RetainedMessage>;
+
+  RetainedStore(ShardContext& ctx, MeshLink& mesh, StorageLink& storage);
+
+  // A retained PUBLISH from this shard: kept here and sent to every other replica.
+  void retain(const LocalPublish& p);
+  // Another shard's update, at its Lamport time (`lamport`) from shard `from`.
+  void apply_remote(PublishedMessage* m, std::uint64_t lamport, unsigned from);
+
+  // Walking the messages that match a filter, a chunk at a time (RetainedTree::resume).
+  Tree::Cursor start(std::string_view filter) { return tree_.start(filter); }
+  template <typename F>
+  bool resume(Tree::Cursor& cursor, F&& f) {
+    return tree_.resume(cursor, f);
+  }
+  std::size_t size() const { return tree_.size(); }
+
+ private:
+  void apply(PublishedMessage* m, std::uint64_t order);
+
+  ShardContext& ctx_;
+  MeshLink& mesh_;
+  StorageLink& storage_;
+  Tree tree_;
+  std::uint64_t lamport_ = 0;
+};
+
+}  // namespace shardmq::broker

@@ -1,0 +1,72 @@
+#include "broker/routing/router.hpp"
+
+#include <bit>
+
+#include "broker/log.hpp"
+#include "broker/mesh/mesh_link.hpp"
+#include "broker/message/local_publish.hpp"
+#include "broker/retained/retained_store.hpp"
+#include "broker/session/session.hpp"
+#include "broker/session/session_store.hpp"
+
+namespace shardmq::broker {
+
+Router::Router(ShardContext& ctx, SubscriptionIndex& index, SessionStore& sessions,
+               RetainedStore& retained, MeshLink& mesh)
+    : ctx_(ctx), index_(index), sessions_(sessions), retained_(retained), mesh_(mesh) {}
+
+bool Router::route(const LocalPublish& p, Connection* publisher) {
+  if (p.retain) retained_.retain(p);
+  const auto& r = index_.find_route(p.topic);
+  // Read before delivering: the route is not looked at again once delivery starts.
+  std::uint64_t mask = r.remote_mask & ~(std::uint64_t(1) << ctx_.id);
+  bool congested = deliver_local(p, r);
+  if (!mask) return congested;
+  PublishedMessage* m = p.shared();
+  if (!m) {
+    log_error("out of memory copying a publish for other shards");
+    return congested;
+  }
+  m->add_ref(static_cast<std::uint32_t>(std::popcount(mask)));
+  while (mask) {
+    unsigned to = static_cast<unsigned>(std::countr_zero(mask));
+    mask &= mask - 1;
+    congested |= mesh_.congested(to);
+    mesh_.push(to, ShardEnvelope{ShardEnvelope::Kind::publish, 0, ctx_.self(), 0, m}, publisher);
+  }
+  return congested;
+}
+
+void Router::route_arrived(PublishedMessage* m) {
+  LocalPublish p(m);
+  deliver_local(p, index_.find_route(p.topic));
+}
+
+bool Router::deliver_local(const LocalPublish& p, const SubscriptionIndex::Route& route) {
+  // Overlapping subscriptions of one session give one delivery at the highest QoS they
+  // grant; the session's match stamp says whether it is a target already.
+  ++match_stamp_;
+  targets_.clear();
+  for (const auto& [s, o] : route.subscribers) {
+    if (o.no_local && reinterpret_cast<std::uintptr_t>(s) == p.origin_session) continue;
+    if (s->match_stamp == match_stamp_) {
+      Target& t = targets_[s->target_index];
+      if (o.max_qos > t.options.max_qos) t.options.max_qos = o.max_qos;
+      if (!t.options.identifier) t.options.identifier = o.identifier;
+      t.options.retain_as_published |= o.retain_as_published;
+      continue;
+    }
+    s->match_stamp = match_stamp_;
+    s->target_index = static_cast<std::uint32_t>(targets_.size());
+    targets_.push_back(Target{s, o});
+  }
+  bool congested = false;
+  for (const Target& t : targets_) {
+    std::uint8_t q = p.qos < t.options.max_qos ? p.qos : t.options.max_qos;
+    congested |= sessions_.deliver(*t.session, p, q, t.options.identifier,
+                                   t.options.retain_as_published && p.retain);
+  }
+  return congested;
+}
+
+}  // namespace shardmq::broker

@@ -1,0 +1,167 @@
+// Sessions coming and going: attach (new, resumed or taken over), detach, expiry, end.
+#include "broker/log.hpp"
+#include "broker/mesh/mesh_link.hpp"
+#include "broker/session/session_store.hpp"
+#include "broker/storage/storage_link.hpp"
+
+namespace shardmq::broker {
+
+SessionStore::SessionStore(ShardContext& ctx, SubscriptionIndex& index, RetainedStore& retained,
+                           MeshLink& mesh, ConnectionTable& connections, StorageLink& storage,
+                           AccessControl& access)
+    : ctx_(ctx),
+      index_(index),
+      retained_(retained),
+      mesh_(mesh),
+      connections_(connections),
+      storage_(storage),
+      access_(access) {}
+
+SessionStore::~SessionStore() {
+  for (auto& p : pending_subscribes_)
+    delete p.request;
+  pending_subscribes_.clear();
+  std::vector<Session*> all;
+  sessions_.for_each([&](Session* s) { all.push_back(s); });
+  for (Session* s : all)
+    destroy(s);
+}
+
+void SessionStore::attach(AttachRequest* req) {
+  Session* s = sessions_.find(req->client_id);
+  if (s && s->online) {
+    // Takeover: close the current connection, finish when it has let go of the session.
+    if (s->pending) {
+      // Two new connections raced: the older waiting one loses.
+      auto* lost = new AttachReply;
+      lost->connection = s->pending->connection;
+      reply(lost->connection,
+            ShardEnvelope{ShardEnvelope::Kind::attached, 0, ctx_.self(), 0, lost});
+    }
+    s->pending.reset(req);
+    log_info("client '{}' connected again: taking the session over", s->client_id.view());
+    reply(s->connection, ShardEnvelope{ShardEnvelope::Kind::kick, 0, ctx_.self(), 0, nullptr,
+                                       s->connection.serial, 0});
+    return;
+  }
+  finish_attach(s, *req);
+  delete req;
+}
+
+void SessionStore::finish_attach(Session* s, AttachRequest& req) {
+  bool present = false;
+  if (s) {
+    if (req.clean_start)
+      clear_state(*s);
+    else
+      present = true;
+  } else {
+    s = slab_.create();
+    s->client_id.assign(req.client_id);
+    sessions_.insert(s);
+  }
+  std::vector<std::uint16_t> qos2_awaiting_rel;
+  if (s->away) {  // back from away: stop its expiry, hand its QoS 2 state to the connection
+    expiry_timers_.cancel(s->away->expiry_timer);
+    qos2_awaiting_rel = std::move(s->away->qos2_awaiting_rel);
+    s->away.reset();
+  }
+  s->online = true;
+  s->last_progress_tick = ctx_.tick;
+  s->local_connection = nullptr;  // bound by the protocol when the socket is here
+  s->connection = req.connection;
+  s->version = req.version;
+  s->receive_maximum = req.receive_maximum ? req.receive_maximum : 65535;
+  s->expiry_s = req.session_expiry_s;
+  storage_.session_opened(s->client_id.view(), s->expiry_s);
+  auto* answer = new AttachReply;
+  answer->connection = req.connection;
+  answer->session = s;
+  answer->session_present = present;
+  answer->qos2_awaiting_rel = std::move(qos2_awaiting_rel);
+  reply(req.connection, ShardEnvelope{ShardEnvelope::Kind::attached, 0, ctx_.self(), 0, answer});
+  // On this shard the answer is handled at once, and a connection that is already gone
+  // hands the session straight back, which may end it: look it up again before using it.
+  if (sessions_.find(req.client_id) != s || !s->online || !(s->connection == req.connection))
+    return;
+  // Unacknowledged messages go again, in their original order (PUBLISH with DUP, or PUBREL).
+  for (OutgoingMessage& m : s->inflight)
+    send_outgoing(*s, m, true);
+  pump(*s);
+}
+
+void SessionStore::detach(DetachNotice* n) {
+  Session* s = n->session;
+  if (!s->online || !(s->connection == n->connection)) {
+    delete n;  // a connection that no longer holds the session
+    return;
+  }
+  s->online = false;
+  s->local_connection = nullptr;
+  update_congestion(*s);
+  if (!n->qos2_awaiting_rel.empty())
+    s->away_state().qos2_awaiting_rel = std::move(n->qos2_awaiting_rel);
+  s->retained_streams.clear();  // sent again on the next SUBSCRIBE, not queued
+  delete n;
+  if (s->pending) {
+    std::unique_ptr<AttachRequest> req = std::move(s->pending);
+    finish_attach(s, *req);
+  } else if (s->expiry_s == 0) {
+    destroy(s);
+  } else if (s->expiry_s != 0xFFFFFFFFu) {
+    expiry_timers_.schedule(s->away_state().expiry_timer,
+                            ctx_.tick + std::uint64_t(s->expiry_s) * 10);
+  }
+}
+
+void SessionStore::clear_state(Session& s) {
+  while (!s.subscriptions.empty()) {
+    std::string f((*s.subscriptions.begin()).filter);
+    remove_subscription(s, f);
+  }
+  for (auto& m : s.inflight)
+    m.message->release();
+  for (auto& m : s.queue)
+    m.message->release();
+  s.inflight.clear();
+  s.queue.clear();
+  s.queued_bytes = 0;
+  if (s.away) s.away->qos2_awaiting_rel.clear();
+}
+
+void SessionStore::destroy(Session* s) {
+  if (s->away) expiry_timers_.cancel(s->away->expiry_timer);
+  // A SUBSCRIBE still waiting for its barrier must not reach a freed session.
+  for (PendingSubscribe& p : pending_subscribes_)
+    if (p.request->session == s) p.request->session = nullptr;
+  if (s->congested) std::erase(congested_, s);
+  if (s->in_stream_list) std::erase(streaming_, s);
+  s->retained_streams.clear();
+  clear_state(*s);
+  if (!ctx_.destroying) storage_.session_ended(s->client_id.view());
+  sessions_.erase(s);
+  slab_.destroy(s);
+}
+
+void SessionStore::on_tick() {
+  expiry_timers_.advance(ctx_.tick, [this](io::TimerNode& n) {
+    Session* s = SessionAway::from_timer(&n)->session;
+    if (!s->online && !s->pending) {
+      log_debug("session '{}' expired", s->client_id.view());
+      destroy(s);
+    }
+  });
+  if (!congested_.empty()) {
+    auto congested = congested_;  // a client that stopped acking lets go here
+    for (Session* s : congested)
+      update_congestion(*s);
+  }
+}
+
+// Replies to a connection go as envelopes, to this shard too (handled at once there), so
+// the session side never calls into the protocol above it.
+void SessionStore::reply(ConnectionRef to, ShardEnvelope e) {
+  mesh_.send(to.shard, e);
+}
+
+}  // namespace shardmq::broker

@@ -1,0 +1,178 @@
+// Messages to a session: QoS 0 straight to its connection, QoS 1/2 through the in-flight
+// window (the client's Receive Maximum and the broker's max_inflight) and the queue behind
+// it, the client's acknowledgements, and congestion.
+#include <algorithm>
+
+#include "broker/auth/access_control.hpp"
+#include "broker/connection/connection_table.hpp"
+#include "broker/mesh/mesh_link.hpp"
+#include "broker/message/local_publish.hpp"
+#include "broker/session/session_store.hpp"
+#include "broker/storage/storage_link.hpp"
+
+namespace shardmq::broker {
+
+std::uint16_t SessionStore::window(const Session& s) const {
+  return std::min<std::uint16_t>(ctx_.config.max_inflight, s.receive_maximum);
+}
+
+bool SessionStore::deliver(Session& s, const LocalPublish& p, std::uint8_t qos,
+                           std::uint32_t subscription_id, bool retain) {
+  if (!access_.may_receive(ClientIdentity{s.client_id.view(), {}}, p.topic)) return false;
+  if (qos == 0) {
+    if (!s.online) return false;  // QoS 0 is not queued for absent clients (as Mosquitto)
+    if (s.connection.shard == ctx_.id) {
+      // The hot path: straight from the receive buffer into the subscriber's output.
+      if (Connection* c = s.local_connection; c && c->state == Connection::State::connected)
+        connections_.write_publish(*c, p.topic, p.properties, p.payload, 0, 0, false, retain,
+                                   subscription_id);
+      return false;
+    }
+    PublishedMessage* m = p.shared();
+    if (!m) return false;
+    m->add_ref();
+    mesh_.push(s.connection.shard,
+               ShardEnvelope{ShardEnvelope::Kind::deliver,
+                             static_cast<std::uint8_t>(retain ? kDeliverRetain : 0), ctx_.self(),
+                             subscription_id, m, s.connection.serial, 0},
+               nullptr);
+    return false;
+  }
+  PublishedMessage* m = p.shared();
+  if (!m) return false;
+  OutgoingMessage out{m, qos, retain, subscription_id, 0, false};
+  if (s.online && s.queue.empty() && s.inflight.size() < window(s)) {
+    m->add_ref();
+    start_inflight(s, out);
+    return false;
+  }
+  std::size_t bytes = m->payload().size() + m->topic().size();
+  if (s.queue.size() >= ctx_.config.max_queued_messages ||
+      s.queued_bytes + bytes > ctx_.config.max_queued_bytes) {
+    // Reached only by an absent client or one that stopped acknowledging: a live, slow
+    // subscriber holds its publishers back first (update_congestion).
+    ShardCounters::bump(ctx_.counters.messages_dropped);  // documented policy: newest dropped
+    return false;
+  }
+  m->add_ref();
+  s.queue.push_back(out);
+  s.queued_bytes += bytes;
+  storage_.message_added(s.client_id.view(), *m, qos, 0);
+  if (s.online) update_congestion(s);
+  return s.congested;
+}
+
+// A live subscriber whose queue passes half the limit while it keeps acknowledging is
+// "congested": publishers routed to it get their PUBACK/PUBREC later, so their own windows
+// slow them down. One that stops acknowledging for 2 s no longer holds anyone back: its
+// queue fills and drops, as an absent client's would.
+void SessionStore::update_congestion(Session& s) {
+  const std::size_t high = std::max<std::size_t>(ctx_.config.max_queued_messages / 2, 1);
+  const std::size_t low = high / 2;
+  const bool acking = ctx_.tick - s.last_progress_tick < 20;
+  bool want = s.online && acking && (s.congested ? s.queue.size() > low : s.queue.size() >= high);
+  if (want == s.congested) return;
+  s.congested = want;
+  if (want) {
+    congested_.push_back(&s);
+    if (congested_.size() == 1) mesh_.set_congested(true);
+    return;
+  }
+  std::erase(congested_, &s);
+  if (congested_.empty()) mesh_.set_congested(false);
+}
+
+void SessionStore::send_outgoing(Session& s, OutgoingMessage& m, bool dup) {
+  if (!s.online) return;
+  if (s.connection.shard == ctx_.id) {
+    Connection* c = s.local_connection;
+    if (!c || c->state != Connection::State::connected) return;
+    if (m.released) {
+      core::PubRel rel;
+      rel.packet_id = m.packet_id;
+      connections_.send_packet(*c, rel);
+      return;
+    }
+    connections_.write_publish(*c, m.message->topic(), m.message->properties(),
+                               m.message->payload(), m.qos, m.packet_id, dup, m.retain,
+                               m.subscription_id);
+    return;
+  }
+  if (m.released) {
+    mesh_.push(s.connection.shard,
+               ShardEnvelope{ShardEnvelope::Kind::release, 0, ctx_.self(), 0, nullptr,
+                             s.connection.serial, m.packet_id},
+               nullptr);
+    return;
+  }
+  m.message->add_ref();
+  std::uint8_t flags =
+      static_cast<std::uint8_t>(m.qos | (dup ? kDeliverDup : 0) | (m.retain ? kDeliverRetain : 0));
+  mesh_.push(s.connection.shard,
+             ShardEnvelope{ShardEnvelope::Kind::deliver, flags, ctx_.self(), m.subscription_id,
+                           m.message, s.connection.serial, m.packet_id},
+             nullptr);
+}
+
+// Gives the message a packet identifier no other in-flight message of the session holds,
+// and sends it.
+void SessionStore::start_inflight(Session& s, OutgoingMessage m) {
+  auto in_use = [&](std::uint16_t id) {
+    return std::any_of(s.inflight.begin(), s.inflight.end(),
+                       [id](const OutgoingMessage& o) { return o.packet_id == id; });
+  };
+  do {
+    if (++s.next_packet_id == 0) s.next_packet_id = 1;
+  } while (in_use(s.next_packet_id));
+  m.packet_id = s.next_packet_id;
+  s.inflight.push_back(m);
+  storage_.message_added(s.client_id.view(), *m.message, m.qos, m.packet_id);
+  send_outgoing(s, s.inflight.back(), false);
+}
+
+void SessionStore::pump(Session& s) {
+  while (s.online && !s.queue.empty() && s.inflight.size() < window(s)) {
+    OutgoingMessage m = s.queue.front();
+    s.queue.pop_front();
+    s.queued_bytes -= m.message->payload().size() + m.message->topic().size();
+    start_inflight(s, m);
+  }
+  if (s.congested || s.queue.size() >= ctx_.config.max_queued_messages / 2) update_congestion(s);
+}
+
+void SessionStore::client_ack(Session* s, ConnectionRef from, core::PacketType type,
+                              std::uint16_t packet_id) {
+  if (!s || !s->online || !(s->connection == from)) return;
+  s->last_progress_tick = ctx_.tick;
+  auto it = std::find_if(s->inflight.begin(), s->inflight.end(),
+                         [&](const OutgoingMessage& m) { return m.packet_id == packet_id; });
+  switch (type) {
+    case core::PacketType::PubAck:
+      if (it != s->inflight.end() && it->qos == 1) {
+        it->message->release();
+        s->inflight.erase(it);
+        storage_.message_done(s->client_id.view(), packet_id);
+      }
+      break;
+    case core::PacketType::PubRec:
+      if (it != s->inflight.end() && it->qos == 2) {
+        it->released = true;
+        storage_.message_released(s->client_id.view(), packet_id);
+        send_outgoing(*s, *it, false);  // PUBREL
+      }
+      break;
+    case core::PacketType::PubComp:
+      if (it != s->inflight.end() && it->released) {
+        it->message->release();
+        s->inflight.erase(it);
+        storage_.message_done(s->client_id.view(), packet_id);
+      }
+      break;
+    default:
+      break;
+  }
+  pump(*s);
+  if (!s->retained_streams.empty()) pump_retained(*s);
+}
+
+}  // namespace shardmq::broker

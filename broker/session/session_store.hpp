@@ -1,0 +1,128 @@
+// The sessions homed on this shard (their client identifier hashes here), whichever shard
+// their socket is on: attach and takeover, expiry, subscriptions, the outgoing QoS 1/2
+// window and its queue, congestion, and the retained messages a new subscription streams.
+// One client identifier has exactly one owner, so none of this is ever shared.
+//
+// Owns: every Session of the shard, the session expiry timers, SUBSCRIBEs waiting for their
+// barrier, the congested and streaming session lists.
+// Calls: SubscriptionIndex (the filters), RetainedStore (what a subscription is sent),
+// ConnectionTable (a socket on this shard), MeshLink (a socket on another shard, replies to
+// the connection's shard), StorageLink and AccessControl.
+// Called by: the shard's envelope dispatch (requests from connections elsewhere), the
+// protocol (requests from connections here), the router (deliveries).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <xxhash.h>
+
+#include "broker/mesh/shard_envelope.hpp"
+#include "broker/session/session.hpp"
+#include "broker/shard/shard_context.hpp"
+#include "core/intrusive_hash_index.hpp"
+#include "io/slab.hpp"
+#include "io/timer_wheel.hpp"
+
+namespace shardmq::broker {
+
+class AccessControl;
+class ConnectionTable;
+class MeshLink;
+class RetainedStore;
+class StorageLink;
+class SubscriptionIndex;
+struct LocalPublish;
+
+class SessionStore {
+ public:
+  SessionStore(ShardContext& ctx, SubscriptionIndex& index, RetainedStore& retained, MeshLink& mesh,
+               ConnectionTable& connections, StorageLink& storage, AccessControl& access);
+  ~SessionStore();  // ends every session (the broker is stopping)
+  SessionStore(const SessionStore&) = delete;
+  SessionStore& operator=(const SessionStore&) = delete;
+
+  // Requests from a connection, on this shard or through the rings. Each takes ownership
+  // and answers the connection's shard with an envelope (attached, packet, kick, deliver).
+  void attach(AttachRequest* req);
+  void detach(DetachNotice* n);
+  void subscribe(SubscribeRequest* req);
+  void unsubscribe(UnsubscribeRequest* req);
+  void client_ack(Session* s, ConnectionRef from, core::PacketType type, std::uint16_t packet_id);
+  // The connection holding `s` is on this shard: deliveries go straight into its output.
+  void bind_local_connection(Session& s, Connection* c) { s.local_connection = c; }
+
+  // A publish for `s` at `qos`; true when `s` is congested (the publisher's
+  // acknowledgement should wait, see update_congestion).
+  bool deliver(Session& s, const LocalPublish& p, std::uint8_t qos, std::uint32_t subscription_id,
+               bool retain);
+
+  // SUBSCRIBEs whose barrier every shard has answered get their SUBACK.
+  void barriers_answered(std::uint32_t done);
+  // The output of the session's connection (on this shard) drained: stream on.
+  void output_drained(Session& s);
+  // Some session's queue is above its high-water mark (publishers' acks wait).
+  bool any_congested() const { return !congested_.empty(); }
+
+  void on_tick();      // expiry, and congestion of clients that stopped acknowledging
+  void on_turn_end();  // retained streams waiting for room
+  std::size_t size() const { return sessions_.size(); }
+  Session* find(std::string_view client_id) { return sessions_.find(client_id); }
+
+ private:
+  // Attach and expiry (session_attach.cpp).
+  void finish_attach(Session* s, AttachRequest& req);
+  void clear_state(Session& s);
+  void destroy(Session* s);
+  // Delivery (session_delivery.cpp).
+  void send_outgoing(Session& s, OutgoingMessage& m, bool dup);
+  void start_inflight(Session& s, OutgoingMessage m);
+  void pump(Session& s);
+  std::uint16_t window(const Session& s) const;
+  void update_congestion(Session& s);
+  // Subscriptions (session_subscriptions.cpp).
+  bool add_subscription(Session& s, const std::string& filter, const SubscriptionOptions& o,
+                        bool* existed);
+  bool remove_subscription(Session& s, const std::string& filter);
+  void finish_subscribe(SubscribeRequest* req);
+  void reply(ConnectionRef to, ShardEnvelope e);
+  // Retained streams (retained_streaming.cpp).
+  void pump_retained(Session& s);
+  bool retained_room(Session& s);
+
+  ShardContext& ctx_;
+  SubscriptionIndex& index_;
+  RetainedStore& retained_;
+  MeshLink& mesh_;
+  ConnectionTable& connections_;
+  StorageLink& storage_;
+  AccessControl& access_;
+
+  io::Slab<Session> slab_;
+  struct ById {
+    static std::string_view key(const Session& s) { return s.client_id; }
+    static Session*& next(Session& s) { return s.index_next; }
+    // The high half: the low bits also pick the home shard (hash % shards), so they are alike here.
+    static std::size_t hash(std::string_view id) { return XXH3_64bits(id.data(), id.size()) >> 32; }
+  };
+  core::IntrusiveHashIndex<Session, ById> sessions_;
+  io::TimerWheel expiry_timers_{1024};  // in ticks
+
+  // Barriers make SUBACK wait until every other shard has applied the new interest, so a
+  // publish sent after SUBACK reaches the subscriber from any shard.
+  struct PendingSubscribe {
+    std::uint32_t barrier;
+    SubscribeRequest* request;
+  };
+  std::deque<PendingSubscribe> pending_subscribes_;
+
+  // Sessions whose queue passed the high-water mark while their client keeps acknowledging.
+  std::vector<Session*> congested_;
+  std::vector<Session*> streaming_;  // retained streams waiting for room
+  std::uint32_t retained_turn_budget_ = 0;
+};
+
+}  // namespace shardmq::broker

@@ -1,0 +1,123 @@
+// SUBSCRIBE and UNSUBSCRIBE for sessions homed here: the session's own list and the shard's
+// index change together, and a SUBACK for a filter new to this shard waits until every other
+// shard routes it here (a barrier), so a publish sent after SUBACK reaches the subscriber.
+#include "broker/mesh/mesh_link.hpp"
+#include "broker/retained/retained_store.hpp"
+#include "broker/routing/subscription_index.hpp"
+#include "broker/session/session_store.hpp"
+#include "broker/storage/storage_link.hpp"
+
+namespace shardmq::broker {
+
+using core::ProtocolVersion;
+using core::ReasonCode;
+
+bool SessionStore::add_subscription(Session& s, const std::string& filter,
+                                    const SubscriptionOptions& o, bool* existed) {
+  storage_.subscription_added(s.client_id.view(), filter, o);
+  if (s.subscriptions.update(filter, o)) {
+    index_.replace(filter, &s, o);
+    *existed = true;
+    return false;
+  }
+  *existed = false;
+  s.subscriptions.add(filter, o);
+  return index_.insert(filter, &s, o);
+}
+
+bool SessionStore::remove_subscription(Session& s, const std::string& filter) {
+  if (!s.subscriptions.remove(filter)) return false;
+  index_.erase(filter, &s);
+  if (!ctx_.destroying) storage_.subscription_removed(s.client_id.view(), filter);
+  return true;
+}
+
+void SessionStore::subscribe(SubscribeRequest* req) {
+  Session* s = req->session;
+  if (!s->online || !(s->connection == req->connection)) {
+    delete req;
+    return;
+  }
+  bool new_interest = false;
+  for (SubscribeRequest::Item& item : req->items) {
+    if (item.refused) {  // by the authoriser, on the connection's shard
+      item.granted = s->version == ProtocolVersion::v5
+                         ? static_cast<std::uint8_t>(ReasonCode::NotAuthorized)
+                         : 0x80;
+      continue;
+    }
+    if (item.filter.starts_with("$share/")) {
+      item.granted = s->version == ProtocolVersion::v5
+                         ? static_cast<std::uint8_t>(ReasonCode::SharedSubscriptionsNotSupported)
+                         : 0x80;
+      continue;
+    }
+    bool existed = false;
+    new_interest |= add_subscription(*s, item.filter, item.options, &existed);
+    item.existed = existed;
+    item.granted = item.options.max_qos;
+  }
+  if (ctx_.shards > 1 && (new_interest || !pending_subscribes_.empty())) {
+    // Answer once every shard routes the new filters here (and keep SUBACKs in order).
+    std::uint32_t b = new_interest ? mesh_.issue_barrier() : mesh_.last_barrier();
+    pending_subscribes_.push_back(PendingSubscribe{b, req});
+    barriers_answered(mesh_.barriers_done());
+    return;
+  }
+  finish_subscribe(req);
+}
+
+void SessionStore::barriers_answered(std::uint32_t done) {
+  while (!pending_subscribes_.empty() && pending_subscribes_.front().barrier <= done) {
+    SubscribeRequest* req = pending_subscribes_.front().request;
+    pending_subscribes_.pop_front();
+    finish_subscribe(req);
+  }
+}
+
+void SessionStore::finish_subscribe(SubscribeRequest* req) {
+  Session* s = req->session;
+  if (!s || !s->online || !(s->connection == req->connection)) {
+    delete req;
+    return;
+  }
+  auto* ack = new core::Packet(core::SubAck{});
+  auto& suback = std::get<core::SubAck>(*ack);
+  suback.packet_id = req->packet_id;
+  for (const auto& item : req->items)
+    suback.reason_codes.push_back(static_cast<ReasonCode>(item.granted));
+  reply(req->connection, ShardEnvelope{ShardEnvelope::Kind::packet, 0, ctx_.self(), 0, ack,
+                                       req->connection.serial, 0});
+  for (const auto& item : req->items) {
+    if (item.granted > 2) continue;
+    bool send =
+        item.retain_handling == core::RetainHandling::SendOnSubscribe ||
+        (item.retain_handling == core::RetainHandling::SendIfNewSubscription && !item.existed);
+    if (send)
+      s->retained_streams.push_back(RetainedStream{retained_.start(item.filter), item.options});
+  }
+  delete req;
+  pump_retained(*s);
+}
+
+void SessionStore::unsubscribe(UnsubscribeRequest* req) {
+  Session* s = req->session;
+  if (!s->online || !(s->connection == req->connection)) {
+    delete req;
+    return;
+  }
+  auto* ack = new core::Packet(core::UnsubAck{});
+  auto& unsuback = std::get<core::UnsubAck>(*ack);
+  unsuback.packet_id = req->packet_id;
+  for (const std::string& f : req->filters) {
+    bool had = remove_subscription(*s, f);
+    if (s->version == ProtocolVersion::v5)
+      unsuback.reason_codes.push_back(had ? ReasonCode::Success
+                                          : ReasonCode::NoSubscriptionExisted);
+  }
+  reply(req->connection, ShardEnvelope{ShardEnvelope::Kind::packet, 0, ctx_.self(), 0, ack,
+                                       req->connection.serial, 0});
+  delete req;
+}
+
+}  // namespace shardmq::broker

@@ -1,0 +1,86 @@
+// A shard's link to durable storage: forwards each change to the StorageSink, when one is
+// configured, and counts the writes so an acknowledgement can wait for exactly the writes
+// before it. With no sink (the default) nothing is stored, every write is durable at once,
+// and each call is one predictable branch: the message path pays no virtual call.
+//
+// Owns: the shard's sink. Called by: the session store, the retained store, the protocol
+// (whether a publish's acknowledgement may go).
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <string_view>
+
+#include "broker/config/config.hpp"
+#include "broker/storage/storage_sink.hpp"
+
+namespace shardmq::broker {
+
+class StorageLink {
+ public:
+  explicit StorageLink(std::unique_ptr<StorageSink> sink = nullptr) : sink_(std::move(sink)) {}
+
+  bool enabled() const { return sink_ != nullptr; }
+
+  void session_opened(std::string_view id, std::uint32_t expiry_s) {
+    if (!sink_) return;
+    wrote();
+    sink_->session_opened(id, expiry_s);
+  }
+  void session_ended(std::string_view id) {
+    if (!sink_) return;
+    wrote();
+    sink_->session_ended(id);
+  }
+  void subscription_added(std::string_view id, std::string_view f, const SubscriptionOptions& o) {
+    if (!sink_) return;
+    wrote();
+    sink_->subscription_added(id, f, o);
+  }
+  void subscription_removed(std::string_view id, std::string_view f) {
+    if (!sink_) return;
+    wrote();
+    sink_->subscription_removed(id, f);
+  }
+  void message_added(std::string_view id, const PublishedMessage& m, std::uint8_t qos,
+                     std::uint16_t packet_id) {
+    if (!sink_) return;
+    wrote();
+    sink_->message_added(id, m, qos, packet_id);
+  }
+  void message_released(std::string_view id, std::uint16_t packet_id) {
+    if (!sink_) return;
+    wrote();
+    sink_->message_released(id, packet_id);
+  }
+  void message_done(std::string_view id, std::uint16_t packet_id) {
+    if (!sink_) return;
+    wrote();
+    sink_->message_done(id, packet_id);
+  }
+  void retained_changed(const PublishedMessage& m) {
+    if (!sink_) return;
+    wrote();
+    sink_->retained_changed(m);
+  }
+
+  // The number of the last write issued: an acknowledgement that needs what came before
+  // it waits until durable(mark).
+  std::uint64_t write_mark() const { return writes_; }
+  bool durable(std::uint64_t mark) const { return !sink_ || sink_->durable_through() >= mark; }
+  std::uint64_t durable_through() const {
+    return sink_ ? sink_->durable_through() : std::numeric_limits<std::uint64_t>::max();
+  }
+
+ private:
+  void wrote() { ++writes_; }
+
+  std::unique_ptr<StorageSink> sink_;
+  std::uint64_t writes_ = 0;
+};
+
+// What the configuration asks for; today always no storage (nothing survives a restart).
+std::unique_ptr<StorageLink> make_storage(const Config& config);
+
+}  // namespace shardmq::broker

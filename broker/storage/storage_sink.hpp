@@ -1,0 +1,43 @@
+// What durable storage is told: every change to sessions, subscriptions, queued and
+// in-flight messages and retained messages, as it happens, on the shard's thread. An
+// implementation queues the write and returns at once (a disk sync never runs on a shard's
+// loop); it numbers the writes in the order it was told of them and reports how far they are
+// on disk. A PUBACK/PUBREC for a publish waits until every write the publish caused is
+// durable (see StorageLink).
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "broker/message/published_message.hpp"
+#include "broker/session/subscription.hpp"
+
+namespace shardmq::broker {
+
+class StorageSink {
+ public:
+  virtual ~StorageSink() = default;
+
+  // A session began, or was resumed with new settings.
+  virtual void session_opened(std::string_view client_id, std::uint32_t expiry_s) = 0;
+  virtual void session_ended(std::string_view client_id) = 0;
+  virtual void subscription_added(std::string_view client_id, std::string_view filter,
+                                  const SubscriptionOptions& options) = 0;
+  virtual void subscription_removed(std::string_view client_id, std::string_view filter) = 0;
+  // A QoS 1/2 message for the session, queued or (packet_id != 0) in flight.
+  virtual void message_added(std::string_view client_id, const PublishedMessage& m,
+                             std::uint8_t qos, std::uint16_t packet_id) = 0;
+  // QoS 2: PUBREC received, PUBREL sent.
+  virtual void message_released(std::string_view client_id, std::uint16_t packet_id) = 0;
+  // The client acknowledged the message for good (PUBACK, PUBCOMP).
+  virtual void message_done(std::string_view client_id, std::uint16_t packet_id) = 0;
+  // A retained message set (an empty payload clears the topic).
+  virtual void retained_changed(const PublishedMessage& m) = 0;
+
+  // Writes are numbered 1, 2, ... in the order of the calls above; every write up to this
+  // number is durable. The shard reads it each turn; an implementation that completes
+  // writes on another thread wakes the shard's loop when it moves.
+  virtual std::uint64_t durable_through() const = 0;
+};
+
+}  // namespace shardmq::broker
