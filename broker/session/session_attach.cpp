@@ -51,10 +51,12 @@ void SessionStore::attach(AttachRequest* req) {
 void SessionStore::finish_attach(Session* s, AttachRequest& req) {
   bool present = false;
   if (s) {
-    if (req.clean_start)
+    if (req.clean_start) {
       clear_state(*s);
-    else
+      storage_.session_ended(s->client_id.view());  // what was stored of it is gone
+    } else {
       present = true;
+    }
   } else {
     s = slab_.create();
     s->client_id.assign(req.client_id);
