@@ -1,0 +1,2 @@
+// Placeholder: filled in by issue 11 work.
+namespace shardmq::broker {}
