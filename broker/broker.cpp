@@ -6,6 +6,7 @@
 #include <bit>
 #include <future>
 
+#include "broker/auth/auth_services.hpp"
 #include "broker/log.hpp"
 #include "broker/shard/shard.hpp"
 
@@ -44,6 +45,12 @@ bool Broker::start() {
     }
     listeners_.push_back(std::move(*rt));
   }
+  auto auth = AuthServices::create(config_);
+  if (!auth) {
+    log_error("{}", auth.error().to_string());
+    return false;
+  }
+  auth_ = std::move(*auth);
   mesh_ = std::make_unique<ShardMesh>(n, 4096);
   stats_.init(n);
 
@@ -51,7 +58,7 @@ bool Broker::start() {
   std::promise<bool> go;
   std::shared_future<bool> go_future = go.get_future().share();
   for (unsigned i = 0; i < n; ++i) {
-    shards_.push_back(std::make_unique<Shard>(i, config_, listeners_, *mesh_, stats_));
+    shards_.push_back(std::make_unique<Shard>(i, config_, listeners_, *mesh_, stats_, auth_.get()));
     std::promise<Shard::StartResult> p;
     ready.push_back(p.get_future());
     Shard* shard = shards_.back().get();
@@ -99,6 +106,15 @@ bool Broker::start() {
     shards_.clear();
   }
   return ok;
+}
+
+void Broker::reload() {
+  reload_tls();
+  if (!auth_) return;
+  if (auto r = auth_->reload(); !r)
+    log_error("reload failed, keeping the old password file and ACL: {}", r.error().to_string());
+  else if (!r->empty())
+    log_info("reloaded {}", *r);
 }
 
 void Broker::reload_tls() {

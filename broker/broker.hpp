@@ -15,6 +15,7 @@
 
 namespace shardmq::broker {
 
+class AuthServices;
 class Shard;
 
 class Broker {
@@ -28,8 +29,10 @@ class Broker {
   bool start();
   // Asks every shard to close its clients and stop; returns when all threads joined.
   void stop();
-  // SIGHUP: re-reads TLS certificates; existing connections keep theirs.
-  void reload_tls();
+  // SIGHUP: re-reads TLS certificates (existing connections keep theirs), the password file
+  // and the ACL (every client is judged by the new ones at its next action). What fails to
+  // load keeps its old version, and the log says why.
+  void reload();
 
   unsigned shard_count() const { return static_cast<unsigned>(shards_.size()); }
   // Bound ports, in listener order (useful with port 0).
@@ -40,6 +43,8 @@ class Broker {
   std::unique_ptr<ShardMesh> mesh_;
   std::vector<std::unique_ptr<ListenerRuntime>> listeners_;
   BrokerStats stats_;
+  std::unique_ptr<AuthServices> auth_;
+  void reload_tls();
   std::vector<std::unique_ptr<Shard>> shards_;
   std::vector<std::thread> threads_;
   std::vector<std::uint16_t> bound_ports_;

@@ -12,7 +12,9 @@ namespace {
 std::atomic<LogLevel> g_level{LogLevel::info};
 thread_local std::string t_name = "main";
 
-const char* level_tag(LogLevel l) {
+}  // namespace
+
+const char* log_level_name(LogLevel l) {
   switch (l) {
     case LogLevel::debug:
       return "debug";
@@ -25,10 +27,8 @@ const char* level_tag(LogLevel l) {
     case LogLevel::off:
       break;
   }
-  return "?";
+  return "off";
 }
-
-}  // namespace
 
 std::optional<LogLevel> parse_log_level(std::string_view s) {
   if (s == "debug") return LogLevel::debug;
@@ -57,7 +57,7 @@ void log_write(LogLevel level, std::string_view message) {
   std::string line =
       fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z {} [{}] {}\n", parts.tm_year + 1900,
                   parts.tm_mon + 1, parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec,
-                  tv.tv_usec / 1000, level_tag(level), t_name, message);
+                  tv.tv_usec / 1000, log_level_name(level), t_name, message);
   // One write per line: atomic with respect to other threads' lines for pipes and files.
   ssize_t rc = ::write(STDERR_FILENO, line.data(), line.size());
   (void)rc;

@@ -13,6 +13,7 @@ namespace shardmq::broker {
 enum class LogLevel { debug = 0, info = 1, warn = 2, error = 3, off = 4 };
 
 std::optional<LogLevel> parse_log_level(std::string_view s);
+const char* log_level_name(LogLevel level);  // as parse_log_level reads it
 void set_log_level(LogLevel level);
 LogLevel log_level();
 

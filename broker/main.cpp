@@ -22,6 +22,10 @@ const char* malloc_conf = "dirty_decay_ms:1000,muzzy_decay_ms:0";
 int main(int argc, char** argv) {
   CommandLine cl = parse_command_line(argc, argv);
   if (cl.exit_now) return cl.exit_code;
+  // Before the configured level applies: a file that logs errors only must still say what
+  // of it is ignored.
+  for (const std::string& w : cl.warnings)
+    log_warn("{}", w);
   set_log_level(cl.config.log_level);
 
   // Shard threads inherit this mask: only the main thread takes the stop signals.
@@ -39,7 +43,7 @@ int main(int argc, char** argv) {
 
   int sig = 0;
   while (sigwait(&stop_signals, &sig) == 0 && sig == SIGHUP)
-    broker.reload_tls();
+    broker.reload();
   log_info("received {}, closing clients", sig == SIGINT ? "SIGINT" : "SIGTERM");
   broker.stop();
   log_info("stopped");

@@ -66,4 +66,16 @@ std::string LayerStack::peer_identity() const {
   return {};
 }
 
+std::string LayerStack::peer_certificate_name() const {
+  for (const auto& l : layers_)
+    if (auto n = l->peer_certificate_name(); !n.empty()) return n;
+  return {};
+}
+
+std::string LayerStack::peer_certificate_subject() const {
+  for (const auto& l : layers_)
+    if (auto n = l->peer_certificate_subject(); !n.empty()) return n;
+  return {};
+}
+
 }  // namespace shardmq::io

@@ -23,6 +23,8 @@ class LayerStack final : public StreamLayer {
   bool handshake_done() const override;
   const std::string& error() const override { return error_; }
   std::string peer_identity() const override;
+  std::string peer_certificate_name() const override;
+  std::string peer_certificate_subject() const override;
 
  private:
   // Encodes bytes produced by layer `above` through the layers below it.

@@ -66,6 +66,15 @@ int bound_port(int fd) {
   return -EAFNOSUPPORT;
 }
 
+std::string PeerAddress::host() const {
+  char ip[INET6_ADDRSTRLEN];
+  const void* a = nullptr;
+  if (addr.ss_family == AF_INET) a = &reinterpret_cast<const sockaddr_in*>(&addr)->sin_addr;
+  if (addr.ss_family == AF_INET6) a = &reinterpret_cast<const sockaddr_in6*>(&addr)->sin6_addr;
+  if (!a || !inet_ntop(addr.ss_family, a, ip, sizeof(ip))) return "unknown";
+  return ip;
+}
+
 std::string PeerAddress::to_string() const {
   // snprintf rather than operator+: g++ 12 -O3 reports a false -Wrestrict on the latter.
   char ip[INET6_ADDRSTRLEN];

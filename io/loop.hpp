@@ -38,6 +38,7 @@ struct PeerAddress {
   sockaddr_storage addr{};  // ss_family == AF_UNSPEC when the backend could not learn it
   socklen_t len = 0;
   std::string to_string() const;  // "127.0.0.1:5555", "[::1]:5555" or "unknown"
+  std::string host() const;       // "127.0.0.1", "::1" or "unknown"
 };
 
 // What a loop reports to its owner. Every callback runs on the loop's thread.

@@ -37,6 +37,10 @@ class StreamLayer {
   // What the layer learned about the peer: TLS client certificate subject CN (or first SAN)
   // for use as a user name; the client address given by a PROXY header. Empty if none.
   virtual std::string peer_identity() const { return {}; }
+  // A verified client certificate only: its common name (or first DNS SAN) and its subject
+  // in RFC 2253 form (Mosquitto's use_identity_as_username / use_subject_as_username).
+  virtual std::string peer_certificate_name() const { return {}; }
+  virtual std::string peer_certificate_subject() const { return {}; }
 };
 
 }  // namespace shardmq::io

@@ -10,6 +10,21 @@ namespace {
 
 constexpr int kReadChunk = 16384;  // one TLS record's plaintext at most
 
+// "CN=device-7,O=Example" (RFC 2253 order and escaping, as Mosquitto's
+// use_subject_as_username gives it).
+std::string subject_rfc2253(X509_NAME* name) {
+  BIO* bio = BIO_new(BIO_s_mem());
+  if (!bio) return {};
+  std::string out;
+  if (X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253) >= 0) {
+    char* data = nullptr;
+    long n = BIO_get_mem_data(bio, &data);
+    if (n > 0) out.assign(data, static_cast<std::size_t>(n));
+  }
+  BIO_free(bio);
+  return out;
+}
+
 std::string name_entry_utf8(X509_NAME* name, int nid) {
   int idx = X509_NAME_get_index_by_NID(name, nid, -1);
   if (idx < 0) return {};
@@ -97,6 +112,7 @@ bool TlsLayer::finish_handshake(ByteBlock& wire_out) {
       cert && SSL_get_verify_result(ssl_) == X509_V_OK) {
     identity_ = name_entry_utf8(X509_get_subject_name(cert), NID_commonName);
     if (identity_.empty()) identity_ = first_dns_san(cert);
+    subject_ = subject_rfc2253(X509_get_subject_name(cert));
   }
   if (!pending_.empty()) {
     bool ok = write_app({pending_.data(), pending_.size()}, wire_out);

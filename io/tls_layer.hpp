@@ -33,6 +33,8 @@ class TlsLayer final : public StreamLayer {
   const std::string& error() const override { return error_; }
   // Client certificate subject CN, else its first DNS SAN; empty without a verified cert.
   std::string peer_identity() const override { return identity_; }
+  std::string peer_certificate_name() const override { return identity_; }
+  std::string peer_certificate_subject() const override { return subject_; }
 
   bool peer_closed() const { return peer_closed_; }
   bool session_reused() const;
@@ -51,6 +53,7 @@ class TlsLayer final : public StreamLayer {
   ByteBlock pending_;       // app bytes given before the handshake finished
   std::string error_;
   std::string identity_;
+  std::string subject_;
   bool done_ = false;
   bool failed_ = false;
   bool peer_closed_ = false;

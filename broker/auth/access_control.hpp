@@ -6,14 +6,25 @@
 // SUBSCRIBE, wills) and the session store (each delivery).
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string_view>
 
 #include "broker/auth/authenticator.hpp"
 #include "broker/auth/authoriser.hpp"
 #include "broker/config/config.hpp"
+#include "broker/containers/client_name.hpp"
 
 namespace shardmq::broker {
+
+// The identity access checks ask about: a connection's or a session's name.
+inline ClientIdentity identity_of(const ClientName& n) {
+  return ClientIdentity{n.view(), n.username()};
+}
+
+class AclAuthoriser;
+class AuthServices;
 
 class AccessControl {
  public:
@@ -22,25 +33,45 @@ class AccessControl {
       : authenticator_(std::move(authenticator)),
         authoriser_(std::move(authoriser)),
         restricts_(authoriser_->restricts()) {}
+  // With the broker's shared files: an ACL authoriser follows their reloads.
+  AccessControl(std::unique_ptr<Authenticator> authenticator, std::unique_ptr<AclAuthoriser> acl,
+                AuthServices& services);
+  ~AccessControl();
 
   Authenticator& authenticator() { return *authenticator_; }
-  bool may_publish(const ClientIdentity& who, std::string_view topic) {
-    return !restricts_ || authoriser_->may_publish(who, topic);
+  void deliver_answers() { authenticator_->deliver_answers(); }
+  // Each takes the client's name, not an identity made from it, and asks the authoriser
+  // out of line: with no restriction the message path reads one flag and branches.
+  bool restricts() const { return restricts_; }
+  bool may_publish(const ClientName& who, std::string_view topic) {
+    return !restricts_ || ask_publish(who, topic);
   }
-  bool may_subscribe(const ClientIdentity& who, std::string_view filter) {
-    return !restricts_ || authoriser_->may_subscribe(who, filter);
+  bool may_subscribe(const ClientName& who, std::string_view filter) {
+    return !restricts_ || ask_subscribe(who, filter);
   }
-  bool may_receive(const ClientIdentity& who, std::string_view topic) {
-    return !restricts_ || authoriser_->may_receive(who, topic);
+  bool may_receive(const ClientName& who, std::string_view topic) {
+    return !restricts_ || ask_receive(who, topic);
   }
 
  private:
+  [[gnu::noinline]] bool ask_publish(const ClientName& who, std::string_view topic);
+  [[gnu::noinline]] bool ask_subscribe(const ClientName& who, std::string_view filter);
+  [[gnu::noinline]] bool ask_receive(const ClientName& who, std::string_view topic);
+  Authoriser& current();  // after a reload of the files, with the new rules
+
   std::unique_ptr<Authenticator> authenticator_;
   std::unique_ptr<Authoriser> authoriser_;
   bool restricts_;
+  AuthServices* services_ = nullptr;
+  AclAuthoriser* acl_ = nullptr;  // authoriser_, when it is the ACL's
+  std::uint64_t generation_ = 0;
 };
 
-// What the configuration asks for; today always everyone-may-do-anything.
-std::unique_ptr<AccessControl> make_access_control(const Config& config);
+// What the configuration asks for: a password authenticator when a password file is set or
+// anonymous clients are refused anywhere, an ACL authoriser when an ACL file is set, and
+// allow-all for what is not configured. `services` may be null (allow-all throughout);
+// `wake` makes the shard's loop turn, for verdicts that come from the hash workers.
+std::unique_ptr<AccessControl> make_access_control(const Config& config, AuthServices* services,
+                                                   std::function<void()> wake);
 
 }  // namespace shardmq::broker

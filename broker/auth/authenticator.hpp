@@ -21,7 +21,11 @@ struct ConnectCredentials {
   std::optional<std::string_view> username;
   std::optional<std::span<const std::byte>> password;
   std::string_view peer_identity;  // client certificate subject or PROXY source; "" if none
-  std::uint16_t listener = 0;      // index into the configured listeners
+  std::string_view peer_address;   // the source address (IP), for logs and failure limits
+  // The user name is a verified client certificate's (use_identity_as_username or
+  // use_subject_as_username): the certificate is the credential, no password is checked.
+  bool certificate_user = false;
+  std::uint16_t listener = 0;  // index into the configured listeners
   core::ProtocolVersion version = core::ProtocolVersion::v311;
 };
 
@@ -45,6 +49,9 @@ class Authenticator {
   // on the same thread.
   virtual void authenticate(const ConnectCredentials& who, std::uint32_t serial,
                             AuthWaiter& waiter) = 0;
+  // Called by the shard at the end of each turn: hands over the verdicts that came back
+  // from elsewhere (a worker thread) since the last turn.
+  virtual void deliver_answers() {}
 };
 
 // The default until a password file is configured: everyone may connect.

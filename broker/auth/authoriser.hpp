@@ -5,6 +5,7 @@
 // cache decisions per shard.
 #pragma once
 
+#include <optional>
 #include <string_view>
 
 namespace shardmq::broker {
@@ -12,7 +13,7 @@ namespace shardmq::broker {
 // The client a decision is about.
 struct ClientIdentity {
   std::string_view client_id;
-  std::string_view username;  // "" when anonymous
+  std::optional<std::string_view> username;  // nullopt: anonymous
 };
 
 class Authoriser {

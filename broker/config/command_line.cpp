@@ -3,25 +3,63 @@
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <string_view>
+
+#include "broker/auth/auth_services.hpp"
+#include "broker/config/config_writer.hpp"
+#include "broker/config/mosquitto_conf.hpp"
+#include "broker/listener/listener.hpp"
 
 namespace shardmq::broker {
+namespace {
+
+// What the broker enforces later (the limits work) but already reads, so nobody believes
+// it is in force.
+void warn_unenforced(const Config& c, std::vector<std::string>& warnings) {
+  if (!c.retain_available)
+    warnings.push_back(
+        "retain_available false (limits.retain_available) is not enforced yet: retained "
+        "messages are still accepted");
+  if (c.message_size_limit != 0)
+    warnings.push_back(
+        fmt::format("message_size_limit {} (limits.message_size_limit) is not enforced yet: larger "
+                    "payloads are still accepted up to max_packet_size",
+                    c.message_size_limit));
+}
+
+// --check-config: what start-up loads before it binds any socket (certificates and keys,
+// the password file, the ACL), loaded the same way and thrown away.
+Result<void, std::string> load_referenced_files(const Config& c) {
+  for (const ListenerConfig& l : c.listeners)
+    if (auto rt = ListenerRuntime::create(l); !rt) return unexpected(rt.error());
+  if (auto auth = AuthServices::create(c); !auth) return unexpected(auth.error().to_string());
+  return {};
+}
+
+}  // namespace
 
 CommandLine parse_command_line(int argc, char** argv) {
   CommandLine out;
   CLI::App app{"shardmq: a sharded MQTT 3.1/3.1.1/5.0 broker", "shardmq"};
-  std::string config_file;
+  std::string config_file, mosquitto_file, check_file;
   std::vector<std::string> listen;
   int shards = -1;
   std::string io_backend, level;
   double connect_timeout = -1, sys_interval = -1;
   long long max_packet = -1;
-  bool version = false, print_default = false;
+  bool version = false, print_default = false, print_config = false;
   std::string tls_cert, tls_key, tls_ca, tls_client_cert;
   bool proxy_protocol = false;
 
-  app.add_option("-c,--config", config_file, "TOML configuration file")->check(CLI::ExistingFile);
+  auto* config_opt = app.add_option("-c,--config", config_file, "TOML configuration file")
+                         ->check(CLI::ExistingFile);
+  app.add_option("--mosquitto-conf", mosquitto_file,
+                 "A Mosquitto configuration file (mosquitto.conf), read with Mosquitto's "
+                 "defaults")
+      ->excludes(config_opt);
   app.add_option("-l,--listen", listen,
                  "Listener URL: mqtt://HOST:PORT (or HOST:PORT); may be repeated. Replaces the "
                  "listeners of the configuration");
@@ -50,6 +88,13 @@ CommandLine parse_command_line(int argc, char** argv) {
   app.add_flag("--proxy-protocol", proxy_protocol,
                "Listeners given with --listen expect a PROXY protocol v1/v2 header first");
   app.add_flag("--print-default-config", print_default, "Print the embedded configuration");
+  app.add_flag("--print-config", print_config,
+               "Print the configuration the other flags and files amount to, as TOML, and exit");
+  auto* check_opt =
+      app.add_option("--check-config", check_file,
+                     "Check a TOML file (or the --config / --mosquitto-conf file) and the files "
+                     "it names, print FILE: ok and exit 0, or the error and exit 1")
+          ->expected(0, 1);
   app.add_flag("-V,--version", version, "Print the version");
 
   try {
@@ -57,6 +102,11 @@ CommandLine parse_command_line(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     out.exit_now = true;
     out.exit_code = app.exit(e);
+    // --check-config promises 1 for any error, a missing --config file included.
+    const bool checking = std::any_of(argv, argv + argc, [](const char* a) {
+      return std::string_view(a).starts_with("--check-config");
+    });
+    if (out.exit_code != 0 && checking) out.exit_code = 1;
     return out;
   }
   if (version) {
@@ -70,18 +120,39 @@ CommandLine parse_command_line(int argc, char** argv) {
     return out;
   }
 
+  const bool checking = check_opt->count() > 0;
   auto fail = [&](const std::string& why) {
     fmt::print(stderr, "shardmq: {}\n", why);
     out.exit_now = true;
-    out.exit_code = 2;
+    out.exit_code = checking ? 1 : 2;
   };
 
-  if (!config_file.empty()) {
+  if (!check_file.empty()) {
+    if (!config_file.empty() || !mosquitto_file.empty()) {
+      fail(
+          "--check-config FILE checks FILE: give it no --config or --mosquitto-conf, or give "
+          "--check-config no file");
+      return out;
+    }
+    config_file = check_file;
+  }
+  std::string source = "<embedded default>";
+  if (!mosquitto_file.empty()) {
+    auto m = load_mosquitto_conf(mosquitto_file);
+    if (!m) {
+      fail(m.error().to_string());
+      return out;
+    }
+    source = mosquitto_file;
+    out.config = std::move(m->config);
+    out.warnings = std::move(m->warnings);
+  } else if (!config_file.empty()) {
     auto c = load_config_file(config_file);
     if (!c) {
       fail(c.error().to_string());
       return out;
     }
+    source = config_file;
     out.config = std::move(*c);
   } else {
     out.config = Config::defaults();
@@ -121,6 +192,25 @@ CommandLine parse_command_line(int argc, char** argv) {
     c.connect_timeout_ms = static_cast<std::uint32_t>(std::lround(connect_timeout * 1000));
   if (max_packet > 0) c.max_packet_size = static_cast<std::uint32_t>(max_packet);
   if (sys_interval >= 0) c.sys_interval_s = static_cast<std::uint32_t>(std::lround(sys_interval));
+  warn_unenforced(c, out.warnings);
+
+  if (checking) {
+    if (auto r = load_referenced_files(c); !r) {
+      fail(r.error());
+      return out;
+    }
+    for (const std::string& w : out.warnings)
+      fmt::print(stderr, "shardmq: warning: {}\n", w);
+    fmt::print("{}: ok\n", source);
+    out.exit_now = true;
+    return out;
+  }
+  if (print_config) {
+    for (const std::string& w : out.warnings)
+      fmt::print(stderr, "shardmq: warning: {}\n", w);
+    fmt::print("{}", write_config_toml(c));
+    out.exit_now = true;
+  }
   return out;
 }
 

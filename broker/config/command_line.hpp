@@ -1,4 +1,5 @@
-// The shardmq command line: flags for the common cases on top of --config FILE.
+// The shardmq command line: flags for the common cases on top of --config FILE (shardmq's
+// TOML) or --mosquitto-conf FILE (a mosquitto.conf, translated).
 #pragma once
 
 #include <string>
@@ -10,12 +11,17 @@ namespace shardmq::broker {
 
 struct CommandLine {
   Config config;
-  bool exit_now = false;  // --help, --version, --print-default-config: already printed
+  // --help, --version, --print-default-config, --print-config, --check-config: done, and
+  // what they had to say already printed.
+  bool exit_now = false;
   int exit_code = 0;
+  // For the start-up log: what the configuration asks that shardmq ignores or reads
+  // differently ("FILE:LINE: directive X is not supported (ignored)", ...).
+  std::vector<std::string> warnings;
 };
 
 // Parses argv; on error prints the reason (file:line for config files) and sets exit_now
-// with a non-zero exit_code.
+// with a non-zero exit_code (2; 1 for --check-config).
 CommandLine parse_command_line(int argc, char** argv);
 
 }  // namespace shardmq::broker

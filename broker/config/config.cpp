@@ -1,5 +1,7 @@
 #include "broker/config/config.hpp"
 
+#include "broker/config/toml_reader.hpp"
+
 #include <fmt/format.h>
 
 #include <toml++/toml.h>
@@ -34,6 +36,8 @@ max_queued_messages = 1000
 max_queued_bytes = 16777216
 max_connections = 0
 shutdown_timeout_ms = 5000
+message_size_limit = 0     # largest PUBLISH payload, bytes; 0: any (not enforced yet)
+retain_available = true    # false: retained messages refused (not enforced yet)
 
 [retained]
 max_messages = 1000000
@@ -41,56 +45,16 @@ max_bytes = 1073741824
 
 [sys]
 interval = 10         # seconds between $SYS publishes; 0 disables them
+
+[auth]
+password_file = ""    # Mosquitto password file (mosquitto_passwd or shardmq-passwd); "": none
+acl_file = ""         # Mosquitto ACL file; "": every client may publish and subscribe anywhere
+# allow_anonymous: true without a password file, false once one is set (per listener too)
+hash_workers = 2      # threads that verify password hashes, off the shards' loops
+max_login_failures = 10      # per source address (and shard) in the window; 0: no limit
+login_failure_window_s = 60
+login_timeout_s = 60  # how long a CONNECT may wait for its password check
 )";
-
-struct Reader {
-  std::string file;
-  ConfigError error;
-  bool failed = false;
-
-  void fail(const toml::node& n, std::string reason) {
-    if (failed) return;
-    failed = true;
-    error = ConfigError{file, static_cast<unsigned>(n.source().begin.line), std::move(reason)};
-  }
-
-  template <typename T>
-  void integer(const toml::table& t, std::string_view section, std::string_view key, T& out,
-               std::int64_t min = 0,
-               std::int64_t max = static_cast<std::int64_t>(std::numeric_limits<T>::max())) {
-    const toml::node* n = t.get(key);
-    if (!n) return;
-    auto v = n->value<std::int64_t>();
-    if (!n->is_integer() || !v) {
-      fail(*n, fmt::format("{}.{} must be an integer", section, key));
-    } else if (*v < min || *v > max) {
-      fail(*n, fmt::format("{}.{} = {} is out of range [{}, {}]", section, key, *v, min, max));
-    } else {
-      out = static_cast<T>(*v);
-    }
-  }
-
-  const std::string* string(const toml::table& t, std::string_view section, std::string_view key) {
-    const toml::node* n = t.get(key);
-    if (!n) return nullptr;
-    if (!n->is_string()) {
-      fail(*n, fmt::format("{}.{} must be a string", section, key));
-      return nullptr;
-    }
-    return &n->as_string()->get();
-  }
-
-  // Unknown keys are errors: a typo must not silently fall back to a default.
-  void only(const toml::table& t, std::string_view section,
-            std::initializer_list<std::string_view> keys) {
-    for (auto&& [k, v] : t) {
-      bool known = false;
-      for (auto key : keys)
-        known = known || k.str() == key;
-      if (!known) fail(v, fmt::format("unknown key '{}' in [{}]", k.str(), section));
-    }
-  }
-};
 
 void read_broker(Reader& r, const toml::table& t, Config& c) {
   r.only(t, "broker", {"shards", "io", "log_level", "recv_buffers", "recv_buffer_size"});
@@ -120,7 +84,7 @@ void read_limits(Reader& r, const toml::table& t, Config& c) {
   r.only(t, "limits",
          {"max_packet_size", "max_outbound_bytes", "connect_timeout_ms", "max_keepalive",
           "max_inflight", "max_queued_messages", "max_queued_bytes", "max_connections",
-          "shutdown_timeout_ms"});
+          "shutdown_timeout_ms", "message_size_limit", "retain_available"});
   r.integer(t, "limits", "max_packet_size", c.max_packet_size, 16, 268435455);
   r.integer(t, "limits", "max_outbound_bytes", c.max_outbound_bytes, 1024);
   r.integer(t, "limits", "connect_timeout_ms", c.connect_timeout_ms, 100);
@@ -131,6 +95,8 @@ void read_limits(Reader& r, const toml::table& t, Config& c) {
             std::numeric_limits<std::int64_t>::max());
   r.integer(t, "limits", "max_connections", c.max_connections);
   r.integer(t, "limits", "shutdown_timeout_ms", c.shutdown_timeout_ms, 0, 600000);
+  r.integer(t, "limits", "message_size_limit", c.message_size_limit, 0, 268435455);
+  if (auto v = r.boolean(t, "limits", "retain_available")) c.retain_available = *v;
 }
 
 void read_listeners(Reader& r, const toml::node& n, Config& c) {
@@ -148,7 +114,8 @@ void read_listeners(Reader& r, const toml::node& n, Config& c) {
     }
     r.only(*t, "listener",
            {"url", "max_connections", "cert", "key", "ca", "tls_min_version", "ciphers",
-            "ciphersuites", "client_cert", "origins", "proxy_protocol"});
+            "ciphersuites", "client_cert", "origins", "proxy_protocol", "allow_anonymous",
+            "require_certificate", "use_identity_as_username", "use_subject_as_username"});
     const std::string* url = r.string(*t, "listener", "url");
     if (!url) {
       if (!r.failed) r.fail(item, "[[listener]] needs a url, e.g. url = \"mqtt://0.0.0.0:1883\"");
@@ -195,6 +162,7 @@ void read_listeners(Reader& r, const toml::node& n, Config& c) {
       else
         l->proxy_protocol = pp->as_boolean()->get();
     }
+    read_listener_auth(r, *t, *l);
     if (r.failed) return;
     if (l->uses_tls() && (l->tls.cert_file.empty() || l->tls.key_file.empty())) {
       r.fail(item, fmt::format("listener {} needs cert and key", *url));
@@ -241,6 +209,8 @@ Result<Config, ConfigError> parse_config(std::string_view text, std::string_view
       read_limits(r, *v.as_table(), c);
     else if (key == "listener")
       read_listeners(r, v, c);
+    else if (key == "auth" && v.is_table())
+      read_auth(r, *v.as_table(), c);
     else if (key == "retained" && v.is_table()) {
       const toml::table& t = *v.as_table();
       r.only(t, "retained", {"max_messages", "max_bytes"});

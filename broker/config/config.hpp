@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,9 +26,32 @@ struct ListenerConfig {
   io::TlsOptions tls;                 // mqtts and wss
   std::vector<std::string> origins;   // ws/wss Origin allow-list; empty: any
   bool proxy_protocol = false;        // expect a PROXY v1/v2 header first
+  // Access (docs/security.md). Unset: as [auth] says.
+  std::optional<bool> allow_anonymous;
+  bool use_identity_as_username = false;  // TLS: the client certificate's CN is the user name
+  bool use_subject_as_username = false;   // TLS: its subject (RFC 2253) is the user name
 
   bool uses_tls() const { return kind == ListenerKind::mqtts || kind == ListenerKind::wss; }
   bool uses_websocket() const { return kind == ListenerKind::ws || kind == ListenerKind::wss; }
+};
+
+// Who may connect and what they may do (docs/security.md).
+struct AuthConfig {
+  std::string password_file;  // Mosquitto's format (mosquitto_passwd, shardmq-passwd); "": none
+  std::string acl_file;       // Mosquitto's ACL format; "": every client may do anything
+  std::optional<bool> allow_anonymous;  // unset: true without a password file, false with one
+  std::uint32_t hash_workers = 2;       // threads verifying password hashes, off the shards
+  // Failed logins allowed per source address in the window (on each shard), after which
+  // that address is refused without checking until the window has passed. 0: no limit.
+  std::uint32_t max_login_failures = 10;
+  std::uint32_t login_failure_window_s = 60;
+  // How long a CONNECT may wait for its verdict (hashes queue up in a login storm); the
+  // connect timeout stops counting once the CONNECT has arrived.
+  std::uint32_t login_timeout_s = 60;
+
+  bool anonymous_allowed(const std::optional<bool>& listener_setting) const {
+    return listener_setting.value_or(allow_anonymous.value_or(password_file.empty()));
+  }
 };
 
 struct Config {
@@ -53,6 +77,22 @@ struct Config {
   std::uint32_t sys_interval_s = 10;         // $SYS publish interval, 0 disables
   std::uint32_t shutdown_timeout_ms = 5000;  // graceful stop bound
   std::uint32_t max_connections = 0;         // per broker, 0: unlimited
+  // Mosquitto's message_size_limit and retain_available, so that a mosquitto.conf keeps
+  // them: read and printed, enforced with the limits work (docs/configuration.md).
+  std::uint32_t message_size_limit = 0;  // largest PUBLISH payload accepted, bytes; 0: any
+  bool retain_available = true;          // false: PUBLISH with the retain flag is refused
+
+  AuthConfig auth;
+
+  // Whether CONNECTs are checked at all: a password file, anonymous clients refused on some
+  // listener, or user names taken from client certificates.
+  bool authenticates() const {
+    bool any = !auth.password_file.empty() || !auth.anonymous_allowed(std::nullopt);
+    for (const ListenerConfig& l : listeners)
+      any |= !auth.anonymous_allowed(l.allow_anonymous) || l.use_identity_as_username ||
+             l.use_subject_as_username;
+    return any;
+  }
 
   // The configuration the broker runs with when given no file.
   static Config defaults();

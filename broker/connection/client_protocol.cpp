@@ -19,6 +19,9 @@ ClientProtocol::ClientProtocol(ShardContext& ctx, ConnectionTable& connections,
                                SessionStore& sessions, Router& router, MeshLink& mesh,
                                AccessControl& access, StorageLink& storage)
     : ctx_(ctx),
+      config_(ctx.config),
+      counters_(ctx.counters),
+      id_(ctx.id),
       connections_(connections),
       sessions_(sessions),
       router_(router),
@@ -37,7 +40,7 @@ ConnectionRef ClientProtocol::self(const Connection& c) const {
 
 void ClientProtocol::on_data(Connection& c, std::span<const std::byte> data) {
   if (c.state == Connection::State::closing) return;
-  ShardCounters::bump(ctx_.counters.bytes_received, data.size());
+  ShardCounters::bump(counters_.bytes_received, data.size());
   c.last_rx_tick = ctx_.tick;
   if (c.layer) {
     layer_app_.clear();
@@ -69,7 +72,7 @@ void ClientProtocol::on_data(Connection& c, std::span<const std::byte> data) {
 }
 
 void ClientProtocol::consume(Connection& c, std::span<const std::byte> data) {
-  const std::uint32_t max = ctx_.config.max_packet_size;
+  const std::uint32_t max = config_.max_packet_size;
   // Before CONNECT only a CONNECT may start: refuse anything else at its first byte
   // rather than waiting for the length it claims (an HTTP request, TLS to a plain port).
   if (c.state == Connection::State::awaiting_connect && c.rx_tail.empty() && !data.empty() &&
@@ -124,7 +127,7 @@ bool ClientProtocol::handle_frame(Connection& c, std::span<const std::byte> fram
                                   std::size_t header) {
   core::DecodeOptions opts;
   opts.version = c.version;
-  opts.max_packet_size = ctx_.config.max_packet_size;
+  opts.max_packet_size = config_.max_packet_size;
   opts.is_server = true;
   core::DecodeError e = core::decode_frame(frame, header, opts, scratch_packet_);
   if (e != core::DecodeError::Ok) {
@@ -138,7 +141,7 @@ bool ClientProtocol::handle_frame(Connection& c, std::span<const std::byte> fram
           static_cast<ReasonCode>(core::ConnectReturnCode::UnacceptableProtocolVersion);
       c.version = ProtocolVersion::v311;
       connections_.send_packet(c, ack);
-      ShardCounters::bump(ctx_.counters.protocol_errors);
+      ShardCounters::bump(counters_.protocol_errors);
       log_info("refusing CONNECT: {}", core::decode_error_name(e));
       connections_.close(c, CloseKind::graceful);
       return false;
@@ -151,7 +154,7 @@ bool ClientProtocol::handle_frame(Connection& c, std::span<const std::byte> fram
 }
 
 void ClientProtocol::protocol_error(Connection& c, ReasonCode reason, std::string_view why) {
-  ShardCounters::bump(ctx_.counters.protocol_errors);
+  ShardCounters::bump(counters_.protocol_errors);
   log_info("closing {}: {} (reason 0x{:02x})",
            c.client_id.empty() ? std::string("a connection")
                                : fmt::format("client '{}'", c.client_id.view()),
@@ -215,7 +218,7 @@ void ClientProtocol::handle_packet(Connection& c, const core::Packet& p) {
 // A client acknowledged a message its session sent: the session's home shard decides.
 void ClientProtocol::handle_client_ack(Connection& c, core::PacketType type,
                                        std::uint16_t packet_id) {
-  if (c.home == ctx_.id) return sessions_.client_ack(c.session, self(c), type, packet_id);
+  if (c.home == id_) return sessions_.client_ack(c.session, self(c), type, packet_id);
   mesh_.push(c.home,
              ShardEnvelope{ShardEnvelope::Kind::client_ack, static_cast<std::uint8_t>(type),
                            ctx_.self(), 0, c.session, c.serial, packet_id},

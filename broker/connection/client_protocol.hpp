@@ -92,6 +92,10 @@ class ClientProtocol final : public ConnectionEvents, public AuthWaiter {
   ConnectionRef self(const Connection& c) const;
 
   ShardContext& ctx_;
+  // Copied from the context: one load each on the message path, not two.
+  const Config& config_;
+  ShardCounters& counters_;
+  const unsigned id_;
   ConnectionTable& connections_;
   SessionStore& sessions_;
   Router& router_;

@@ -27,21 +27,41 @@ void ClientProtocol::handle_connect(Connection& c, const core::Connect& p) {
       core::ConnAck ack;
       ack.reason_code = static_cast<ReasonCode>(core::ConnectReturnCode::IdentifierRejected);
       connections_.send_packet(c, ack);
-      ShardCounters::bump(ctx_.counters.protocol_errors);
+      ShardCounters::bump(counters_.protocol_errors);
       log_info("refusing CONNECT without a client identifier (MQTT {}{})",
                static_cast<unsigned>(p.version), p.clean_start ? "" : ", persistent session");
       connections_.close(c, CloseKind::graceful);
       return;
     }
-    client_id = fmt::format("auto-{:x}-{:x}", ctx_.id, next_assigned_id_++);
+    client_id = fmt::format("auto-{:x}-{:x}", id_, next_assigned_id_++);
     assigned = p.version == ProtocolVersion::v5;
   }
-  c.client_id.assign(client_id);
+  // The user name access checks ask about: from a verified client certificate where the
+  // listener says so (Mosquitto's use_identity_as_username / use_subject_as_username).
+  const ListenerConfig* listener =
+      c.listener < config_.listeners.size() ? &config_.listeners[c.listener] : nullptr;
+  std::optional<std::string_view> username = p.username;
+  std::string certificate_user;
+  const bool from_certificate =
+      listener && (listener->use_identity_as_username || listener->use_subject_as_username);
+  if (from_certificate) {
+    if (c.layer)
+      certificate_user = listener->use_subject_as_username ? c.layer->peer_certificate_subject()
+                                                           : c.layer->peer_certificate_name();
+    if (certificate_user.empty()) {
+      log_info(
+          "refusing CONNECT from {}: no verified client certificate to take the user name from",
+          connections_.peer_address(c).empty() ? "a client" : connections_.peer_address(c));
+      return refuse_connect(c, AuthVerdict::not_authorised);
+    }
+    username = certificate_user;
+  }
+  c.client_id.assign(client_id, username);
   c.max_packet_out =
       p.version == ProtocolVersion::v5 ? p.properties.maximum_packet_size.value_or(0) : 0;
   c.keepalive_s = p.keep_alive;
-  if (p.version == ProtocolVersion::v5 && c.keepalive_s > ctx_.config.max_keepalive)
-    c.keepalive_s = ctx_.config.max_keepalive;
+  if (p.version == ProtocolVersion::v5 && c.keepalive_s > config_.max_keepalive)
+    c.keepalive_s = config_.max_keepalive;
   c.id_assigned = assigned;
   if (p.will) {
     std::string_view will_props = p.version == ProtocolVersion::v5
@@ -54,6 +74,7 @@ void ClientProtocol::handle_connect(Connection& c, const core::Connect& p) {
 
   auto* req = new AttachRequest;
   req->client_id = std::move(client_id);
+  if (username) req->username.emplace(*username);
   req->connection = self(c);
   req->version = p.version;
   req->clean_start = p.clean_start;
@@ -68,10 +89,14 @@ void ClientProtocol::handle_connect(Connection& c, const core::Connect& p) {
   c.home_paused = true;
   connections_.update_receive_pause(c);
   authenticating_.emplace_back(c.serial, req);
+  connections_.arm_login_deadline(c, config_.auth.login_timeout_s);
   ConnectCredentials who;
   who.client_id = c.client_id.view();
-  who.username = p.username;
+  // The views below point into the CONNECT and the name just assigned: valid for this call.
+  who.username = username;
   who.password = p.password;
+  who.certificate_user = from_certificate;
+  who.peer_address = connections_.peer_address(c);
   std::string peer = c.layer ? c.layer->peer_identity() : std::string();
   who.peer_identity = peer;
   who.listener = c.listener;
@@ -100,15 +125,15 @@ void ClientProtocol::on_authenticated(std::uint32_t serial, AuthVerdict verdict)
 void ClientProtocol::refuse_connect(Connection& c, AuthVerdict verdict) {
   core::ConnAck ack;
   const bool bad = verdict == AuthVerdict::bad_credentials;
+  // As Mosquitto answers: 5.0 tells a bad password (0x86) from a refusal (0x87); 3.1.1
+  // answers both with 5 (not authorised), never 4.
   if (c.version == ProtocolVersion::v5)
     ack.reason_code = bad ? ReasonCode::BadUserNameOrPassword : ReasonCode::NotAuthorized;
   else
-    ack.reason_code = static_cast<ReasonCode>(bad ? core::ConnectReturnCode::BadUserNameOrPassword
-                                                  : core::ConnectReturnCode::NotAuthorized);
+    ack.reason_code = static_cast<ReasonCode>(core::ConnectReturnCode::NotAuthorized);
   connections_.send_packet(c, ack);
-  std::string who = c.layer ? c.layer->peer_identity() : std::string();
-  log_info("refusing client '{}'{}{}: {}", c.client_id.view(), who.empty() ? "" : " from ", who,
-           bad ? "bad user name or password" : "not authorised");
+  log_debug("refused client '{}': {}", c.client_id.view(),
+            bad ? "bad user name or password" : "not authorised");
   connections_.close(c, CloseKind::graceful);
 }
 
@@ -116,7 +141,7 @@ void ClientProtocol::start_attach(Connection& c, AttachRequest* req) {
   c.home = static_cast<std::uint16_t>(XXH3_64bits(req->client_id.data(), req->client_id.size()) %
                                       ctx_.shards);
   c.state = Connection::State::attaching;
-  if (c.home == ctx_.id) return sessions_.attach(req);  // may complete synchronously
+  if (c.home == id_) return sessions_.attach(req);  // may complete synchronously
   to_home(c, ShardEnvelope::Kind::attach, req);
 }
 
@@ -134,12 +159,12 @@ void ClientProtocol::on_attached(AttachReply& reply, unsigned from) {
   n->session = reply.session;
   n->connection = reply.connection;
   n->qos2_awaiting_rel = std::move(reply.qos2_awaiting_rel);
-  if (from == ctx_.id) return sessions_.detach(n);
+  if (from == id_) return sessions_.detach(n);
   mesh_.push(from, ShardEnvelope{ShardEnvelope::Kind::detach, 0, ctx_.self(), 0, n}, nullptr);
 }
 
 void ClientProtocol::complete_connect(Connection& c, const AttachReply& reply) {
-  const Config& config = ctx_.config;
+  const Config& config = config_;
   core::ConnAck ack;
   if (!reply.session) {
     // A newer CONNECT for the same client identifier won the race.
@@ -152,7 +177,7 @@ void ClientProtocol::complete_connect(Connection& c, const AttachReply& reply) {
   }
   c.session = reply.session;
   c.session_attached = true;
-  if (c.home == ctx_.id) sessions_.bind_local_connection(*c.session, &c);
+  if (c.home == id_) sessions_.bind_local_connection(*c.session, &c);
   if (!reply.qos2_awaiting_rel.empty()) c.inbound_qos().qos2_awaiting_rel = reply.qos2_awaiting_rel;
   c.state = Connection::State::connected;
   ack.session_present = reply.session_present;
@@ -167,9 +192,10 @@ void ClientProtocol::complete_connect(Connection& c, const AttachReply& reply) {
       ack.properties.maximum_packet_size = config.max_packet_size;
   }
   connections_.send_packet(c, ack);
+  connections_.forget_peer_address(c);
   connections_.arm_keepalive(c);
-  ShardCounters::bump(ctx_.counters.clients_total);
-  ShardCounters::bump(ctx_.counters.clients_connected);
+  ShardCounters::bump(counters_.clients_total);
+  ShardCounters::bump(counters_.clients_connected);
   // A PROXY header's source address, or the client certificate's name.
   std::string who = c.layer ? c.layer->peer_identity() : std::string();
   log_debug("client '{}' connected{}{} (MQTT {}, keepalive {} s, session {})", c.client_id.view(),
@@ -205,7 +231,7 @@ void ClientProtocol::detach_from_session(Connection& c) {
   n->session = c.session;
   n->connection = self(c);
   if (c.inbound) n->qos2_awaiting_rel = std::move(c.inbound->qos2_awaiting_rel);
-  if (c.home == ctx_.id) return sessions_.detach(n);
+  if (c.home == id_) return sessions_.detach(n);
   to_home(c, ShardEnvelope::Kind::detach, n);
 }
 

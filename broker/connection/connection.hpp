@@ -12,7 +12,7 @@
 
 #include "broker/connection/held_acks.hpp"
 #include "broker/connection/out_buffer.hpp"
-#include "broker/containers/compact_string.hpp"
+#include "broker/containers/client_name.hpp"
 #include "broker/message/published_message.hpp"
 #include "core/mqtt_types.hpp"
 #include "io/loop.hpp"
@@ -78,7 +78,7 @@ struct Connection {
   ByteBlock rx_tail;  // bytes received but not yet handled (a partial packet, or a pause)
   OutBuffer out;
   Session* session = nullptr;  // valid on the home shard only; elsewhere an opaque handle
-  CompactString client_id;
+  ClientName client_id;        // and the user name it connected with
 
   // The will, published when the connection ends without DISCONNECT.
   PublishedMessage* will = nullptr;

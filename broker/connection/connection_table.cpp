@@ -10,11 +10,18 @@ namespace shardmq::broker {
 
 ConnectionTable::ConnectionTable(ShardContext& ctx,
                                  const std::vector<std::unique_ptr<ListenerRuntime>>& listeners)
-    : ctx_(ctx), listeners_(listeners), listener_connections_(listeners.size(), 0) {}
+    : ctx_(ctx),
+      config_(ctx.config),
+      counters_(ctx.counters),
+      id_(ctx.id),
+      listeners_(listeners),
+      listener_connections_(listeners.size(), 0),
+      keep_peers_(ctx.config.authenticates()) {}
 
-Connection* ConnectionTable::accept(std::uint32_t listener, io::SocketId socket) {
+Connection* ConnectionTable::accept(std::uint32_t listener, io::SocketId socket,
+                                    const io::PeerAddress& peer) {
   // Limits are per broker and per listener; each shard takes its share of them.
-  const Config& config = ctx_.config;
+  const Config& config = config_;
   std::uint32_t listener_max =
       listener < listeners_.size() ? listeners_[listener]->config.max_connections : 0;
   if ((config.max_connections && connections_.size() * ctx_.shards >= config.max_connections) ||
@@ -34,9 +41,19 @@ Connection* ConnectionTable::accept(std::uint32_t listener, io::SocketId socket)
     ++listener_connections_[listener];
   }
   connections_.insert(c);
+  if (keep_peers_) peers_.emplace(c->serial, peer.host());
   loop_->start(socket, c);
   timers_.schedule(c->timer, ctx_.tick + ShardContext::ms_to_ticks(config.connect_timeout_ms));
   return c;
+}
+
+std::string_view ConnectionTable::peer_address(const Connection& c) const {
+  auto it = peers_.find(c.serial);
+  return it == peers_.end() ? std::string_view() : std::string_view(it->second);
+}
+
+void ConnectionTable::forget_peer_address(const Connection& c) {
+  if (!peers_.empty()) peers_.erase(c.serial);
 }
 
 // ---- output ----
@@ -75,11 +92,11 @@ bool ConnectionTable::write_publish(Connection& c, std::string_view topic,
   std::size_t remaining = 2 + topic.size() + (qos ? 2 : 0) + props_block + payload.size();
   std::size_t total = 1 + core::varint_size(static_cast<std::uint32_t>(remaining)) + remaining;
   if (c.max_packet_out && total > c.max_packet_out) {
-    ShardCounters::bump(ctx_.counters.messages_dropped);  // MQTT 5: too large for this client
+    ShardCounters::bump(counters_.messages_dropped);  // MQTT 5: too large for this client
     return false;
   }
-  if (qos == 0 && c.out.queued() + total > ctx_.config.max_outbound_bytes) {
-    ShardCounters::bump(ctx_.counters.messages_dropped);  // slow subscriber: QoS 0 is dropped
+  if (qos == 0 && c.out.queued() + total > config_.max_outbound_bytes) {
+    ShardCounters::bump(counters_.messages_dropped);  // slow subscriber: QoS 0 is dropped
     return false;
   }
   core::WireWriter w(c.out.pending().reserve(total));
@@ -97,7 +114,7 @@ bool ConnectionTable::write_publish(Connection& c, std::string_view topic,
   }
   w.raw(payload.data(), payload.size());
   c.out.pending().grow(total);
-  ShardCounters::bump(ctx_.counters.messages_sent);
+  ShardCounters::bump(counters_.messages_sent);
   schedule_flush(c);
   return true;
 }
@@ -168,6 +185,10 @@ void ConnectionTable::arm_keepalive(Connection& c) {
   }
 }
 
+void ConnectionTable::arm_login_deadline(Connection& c, std::uint32_t seconds) {
+  timers_.schedule(c.timer, ctx_.tick + ShardContext::ms_to_ticks(std::uint64_t(seconds) * 1000));
+}
+
 void ConnectionTable::on_tick() {
   timers_.advance(ctx_.tick, [this](io::TimerNode& n) { on_timer(*Connection::from_timer(&n)); });
 }
@@ -175,8 +196,12 @@ void ConnectionTable::on_tick() {
 void ConnectionTable::on_timer(Connection& c) {
   if (c.state == Connection::State::closing) return;
   if (c.state != Connection::State::connected) {
-    log_info("closing a connection that completed no CONNECT within {} ms",
-             ctx_.config.connect_timeout_ms);
+    if (c.state == Connection::State::authenticating)
+      log_info("closing a connection whose login was not checked within {} s",
+               config_.auth.login_timeout_s);
+    else
+      log_info("closing a connection that completed no CONNECT within {} ms",
+               config_.connect_timeout_ms);
     close(c, CloseKind::abrupt);
     return;
   }
@@ -198,9 +223,8 @@ void ConnectionTable::close(Connection& c, CloseKind kind) {
   c.state = Connection::State::closing;
   timers_.cancel(c.timer);
   if (was_connected)
-    ctx_.counters.clients_connected.store(
-        ctx_.counters.clients_connected.load(std::memory_order_relaxed) - 1,
-        std::memory_order_relaxed);
+    counters_.clients_connected.store(
+        counters_.clients_connected.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
   events_->on_closing(c, was_connected);
   c.rx_tail.release();
   if (c.layer && kind == CloseKind::graceful && !c.peer_closed) {
@@ -226,7 +250,7 @@ void ConnectionTable::close_now_if_flushing(Connection& c) {
 void ConnectionTable::on_sent(Connection& c, std::size_t bytes) {
   c.out.complete_send(bytes);
   if (!c.layer_wire.empty()) schedule_flush(c);
-  ShardCounters::bump(ctx_.counters.bytes_sent, bytes);
+  ShardCounters::bump(counters_.bytes_sent, bytes);
   if (c.out.queued() > 0)
     schedule_flush(c);
   else
@@ -247,6 +271,7 @@ void ConnectionTable::on_closed(Connection& c) {
   if (c.in_flush_list) std::erase(flush_list_, &c);
   events_->on_released(c);
   connections_.erase(&c);
+  forget_peer_address(c);
   if (c.listener < listener_connections_.size()) --listener_connections_[c.listener];
   c.out.release_all();
   if (c.will) c.will->release();

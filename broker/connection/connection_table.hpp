@@ -11,7 +11,9 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "broker/connection/connection.hpp"
@@ -42,7 +44,7 @@ class ConnectionTable {
 
   // A socket the loop accepted: a new connection, or null when a limit refuses it (the
   // socket is closed then).
-  Connection* accept(std::uint32_t listener, io::SocketId socket);
+  Connection* accept(std::uint32_t listener, io::SocketId socket, const io::PeerAddress& peer);
   Connection* find(std::uint32_t serial) { return connections_.find(serial); }
   std::size_t size() const { return connections_.size(); }
   bool empty() const { return connections_.empty(); }
@@ -68,11 +70,19 @@ class ConnectionTable {
   void flush_all();  // end of turn: one send per connection with output
   std::size_t output_queued(const Connection& c) const { return c.out.queued(); }
 
+  // The source address (IP) of a connection that has not completed CONNECT yet, when the
+  // broker authenticates (for failure limits and logs); "" otherwise. Kept aside, not in
+  // Connection, and only until the CONNACK: a million idle clients do not pay for it.
+  std::string_view peer_address(const Connection& c) const;
+  void forget_peer_address(const Connection& c);
+
   // Applies c.ring_paused / c.home_paused to the loop (told only of changes).
   void update_receive_pause(Connection& c);
 
   // Timers: the CONNECT deadline is set on accept; keepalive once connected (0: none).
   void arm_keepalive(Connection& c);
+  // The CONNECT arrived and waits for a verdict: close it if none comes within `seconds`.
+  void arm_login_deadline(Connection& c, std::uint32_t seconds);
   void on_tick();
 
   // Closing: graceful says goodbye (flushes what is queued first), abrupt does not.
@@ -90,6 +100,10 @@ class ConnectionTable {
   void on_timer(Connection& c);
 
   ShardContext& ctx_;
+  // Copied from the context: one load each on the message path, not two.
+  const Config& config_;
+  ShardCounters& counters_;
+  const unsigned id_;
   const std::vector<std::unique_ptr<ListenerRuntime>>& listeners_;
   io::Loop* loop_ = nullptr;
   ConnectionEvents* events_ = nullptr;
@@ -103,8 +117,10 @@ class ConnectionTable {
   core::IntrusiveHashIndex<Connection, BySerial> connections_;
   std::uint32_t next_serial_ = 1;
   std::vector<Connection*> flush_list_;
-  std::vector<std::uint32_t> listener_connections_;  // open connections per listener
-  io::TimerWheel timers_;                            // connect timeout, then keepalive
+  std::vector<std::uint32_t> listener_connections_;       // open connections per listener
+  const bool keep_peers_;                                 // the broker authenticates
+  std::unordered_map<std::uint32_t, std::string> peers_;  // by serial, until CONNACK
+  io::TimerWheel timers_;                                 // connect timeout, then keepalive
 };
 
 }  // namespace shardmq::broker

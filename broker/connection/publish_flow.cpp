@@ -20,7 +20,7 @@ using core::ReasonCode;
 using CloseKind = ConnectionTable::CloseKind;
 
 void ClientProtocol::handle_publish(Connection& c, const core::Publish& p) {
-  ShardCounters::bump(ctx_.counters.messages_received);
+  ShardCounters::bump(counters_.messages_received);
   if (p.properties.topic_alias) {
     return protocol_error(c, ReasonCode::TopicAliasInvalid, "topic alias over the maximum of 0");
   }
@@ -33,7 +33,7 @@ void ClientProtocol::handle_publish(Connection& c, const core::Publish& p) {
     return;
   }
   std::uint32_t ack = p.packet_id | (qos == 2 ? HeldAcks::kPubRec : 0u);
-  if (!access_.may_publish(ClientIdentity{c.client_id.view(), {}}, p.topic)) {
+  if (!access_.may_publish(c.client_id, p.topic)) {
     // Not routed. MQTT 5 says why; 3.1.1 has no way to, so the client is acknowledged as
     // if it had been delivered (as Mosquitto does).
     if (qos == 0) return;
@@ -126,10 +126,10 @@ void ClientProtocol::handle_subscribe(Connection& c, const core::Subscribe& p) {
     item.options.retain_as_published = s.retain_as_published;
     item.options.identifier = req->subscription_id;
     item.retain_handling = s.retain_handling;
-    item.refused = !access_.may_subscribe(ClientIdentity{c.client_id.view(), {}}, item.filter);
+    item.refused = !access_.may_subscribe(c.client_id, item.filter);
     req->items.push_back(std::move(item));
   }
-  if (c.home == ctx_.id) return sessions_.subscribe(req);
+  if (c.home == id_) return sessions_.subscribe(req);
   // Handle nothing more from this client until the home shard has applied it.
   c.home_paused = true;
   connections_.update_receive_pause(c);
@@ -143,7 +143,7 @@ void ClientProtocol::handle_unsubscribe(Connection& c, const core::Unsubscribe& 
   req->packet_id = p.packet_id;
   for (std::string_view f : p.topic_filters)
     req->filters.emplace_back(f);
-  if (c.home == ctx_.id) return sessions_.unsubscribe(req);
+  if (c.home == id_) return sessions_.unsubscribe(req);
   c.home_paused = true;
   connections_.update_receive_pause(c);
   to_home(c, ShardEnvelope::Kind::unsubscribe, req);
@@ -153,7 +153,7 @@ void ClientProtocol::publish_will(Connection& c) {
   if (!c.will) return;
   LocalPublish pub(c.will);  // adopts the reference
   c.will = nullptr;
-  if (!access_.may_publish(ClientIdentity{c.client_id.view(), {}}, pub.topic)) {
+  if (!access_.may_publish(c.client_id, pub.topic)) {
     log_info("not publishing the will of '{}' to '{}': not authorised", c.client_id.view(),
              pub.topic);
     return;

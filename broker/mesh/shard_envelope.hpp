@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -61,6 +62,7 @@ struct ConnectionRef {
 
 struct AttachRequest {
   std::string client_id;
+  std::optional<std::string> username;  // as authenticated: access checks on deliveries ask it
   ConnectionRef connection;
   core::ProtocolVersion version = core::ProtocolVersion::v311;
   bool clean_start = true;

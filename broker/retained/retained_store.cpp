@@ -35,17 +35,40 @@ void RetainedStore::apply_remote(PublishedMessage* m, std::uint64_t lamport, uns
 void RetainedStore::apply(PublishedMessage* m, std::uint64_t order) {
   const RetainedMessage* existing = tree_.find(m->topic());
   if (existing && existing->order() > order) return;  // a later update already landed
+  if (!existing) {
+    // A clear leaves no entry to compare with: its tombstone says an older update that
+    // arrives after it (from another shard's ring) is already superseded.
+    auto t = cleared_.empty() ? cleared_.end() : cleared_.find(std::string(m->topic()));
+    if (t != cleared_.end()) {
+      if (t->second.order > order) return;
+      cleared_.erase(t);
+    }
+  }
   if (m->payload().empty()) {
-    tree_.erase(m->topic());
+    if (existing) tree_.erase(m->topic());
+    remember_clear(m->topic(), order);
     return;
   }
   const Config& config = ctx_.config;
-  if (!existing && (tree_.size() >= config.max_retained_messages ||
-                    tree_.total_bytes() + m->payload().size() > config.max_retained_bytes)) {
+  if (!existing &&
+      (tree_.size() >= config.max_retained_messages ||
+       tree_.total_bytes() + m->topic().size() + m->payload().size() > config.max_retained_bytes)) {
     ShardCounters::bump(ctx_.counters.retained_dropped);
     return;
   }
   tree_.set(m->topic(), RetainedMessage(m, order));
+}
+
+void RetainedStore::remember_clear(std::string_view topic, std::uint64_t order) {
+  if (ctx_.shards == 1) return;  // no other replica sends updates
+  // Updates from other shards arrive within ring latency, so a tombstone older than
+  // kTombstoneTicks has done its job; they are pruned when there are many.
+  if (cleared_.size() >= kMaxTombstones)
+    std::erase_if(cleared_,
+                  [&](const auto& kv) { return ctx_.tick - kv.second.tick > kTombstoneTicks; });
+  if (cleared_.size() >= kMaxTombstones) cleared_.clear();  // a flood of clears: start again
+  auto& t = cleared_[std::string(topic)];
+  if (order >= t.order) t = Tombstone{order, ctx_.tick};
 }
 
 }  // namespace shardmq::broker

@@ -9,7 +9,9 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "broker/retained/retained_message.hpp"
 #include "broker/shard/shard_context.hpp"
@@ -42,11 +44,22 @@ class RetainedStore {
 
  private:
   void apply(PublishedMessage* m, std::uint64_t order);
+  void remember_clear(std::string_view topic, std::uint64_t order);
+
+  static constexpr std::size_t kMaxTombstones = 65536;
+  static constexpr std::uint64_t kTombstoneTicks = 600;  // 60 s
+  struct Tombstone {
+    std::uint64_t order = 0;
+    std::uint64_t tick = 0;
+  };
 
   ShardContext& ctx_;
   MeshLink& mesh_;
   StorageLink& storage_;
   Tree tree_;
+  // Topics cleared lately, and when (only with more than one shard: a clear must not be
+  // undone by an older update still on its way from another shard).
+  std::unordered_map<std::string, Tombstone> cleared_;
   std::uint64_t lamport_ = 0;
 };
 

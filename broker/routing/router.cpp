@@ -13,13 +13,18 @@ namespace shardmq::broker {
 
 Router::Router(ShardContext& ctx, SubscriptionIndex& index, SessionStore& sessions,
                RetainedStore& retained, MeshLink& mesh)
-    : ctx_(ctx), index_(index), sessions_(sessions), retained_(retained), mesh_(mesh) {}
+    : ctx_(ctx),
+      id_(ctx.id),
+      index_(index),
+      sessions_(sessions),
+      retained_(retained),
+      mesh_(mesh) {}
 
 bool Router::route(const LocalPublish& p, Connection* publisher) {
   if (p.retain) retained_.retain(p);
   const auto& r = index_.find_route(p.topic);
   // Read before delivering: the route is not looked at again once delivery starts.
-  std::uint64_t mask = r.remote_mask & ~(std::uint64_t(1) << ctx_.id);
+  std::uint64_t mask = r.remote_mask & ~(std::uint64_t(1) << id_);
   bool congested = deliver_local(p, r);
   if (!mask) return congested;
   PublishedMessage* m = p.shared();

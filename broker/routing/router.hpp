@@ -41,6 +41,7 @@ class Router {
   bool deliver_local(const LocalPublish& p, const SubscriptionIndex::Route& route);
 
   ShardContext& ctx_;
+  const unsigned id_;  // copied from the context: one load on the message path, not two
   SubscriptionIndex& index_;
   SessionStore& sessions_;
   RetainedStore& retained_;

@@ -14,10 +14,10 @@ namespace shardmq::broker {
 // Whether the subscriber can take more retained messages now: its QoS 1/2 queue is not
 // filling up, and its socket's output (when on this shard) is draining.
 bool SessionStore::retained_room(Session& s) {
-  if (!s.online || s.queue.size() >= ctx_.config.max_queued_messages / 2) return false;
-  if (s.connection.shard == ctx_.id) {
+  if (!s.online || s.queue.size() >= config_.max_queued_messages / 2) return false;
+  if (s.connection.shard == id_) {
     Connection* c = s.local_connection;
-    return c && connections_.output_queued(*c) < ctx_.config.max_outbound_bytes / 2;
+    return c && connections_.output_queued(*c) < config_.max_outbound_bytes / 2;
   }
   return retained_turn_budget_ > 0;
 }
@@ -40,7 +40,7 @@ void SessionStore::pump_retained(Session& s) {
       LocalPublish p(m);
       std::uint8_t qos = p.qos < st.options.max_qos ? p.qos : st.options.max_qos;
       deliver(s, p, qos, st.options.identifier, true);
-      if (s.connection.shard != ctx_.id && retained_turn_budget_ > 0) --retained_turn_budget_;
+      if (s.connection.shard != id_ && retained_turn_budget_ > 0) --retained_turn_budget_;
       return ++n < kChunk && retained_room(s);
     });
     if (done) s.retained_streams.pop_front();
@@ -65,7 +65,7 @@ void SessionStore::on_turn_end() {
     pump_retained(*s);
   // Sessions still waiting on another shard's socket need another turn soon.
   for (Session* s : streaming_)
-    if (s->connection.shard != ctx_.id) {
+    if (s->connection.shard != id_) {
       mesh_.wake_self();
       break;
     }

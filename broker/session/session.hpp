@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "broker/containers/compact_string.hpp"
+#include "broker/containers/client_name.hpp"
 #include "broker/containers/lazy_deque.hpp"
 #include "broker/mesh/shard_envelope.hpp"
 #include "broker/message/published_message.hpp"
@@ -33,6 +33,7 @@ struct Session;
 struct RetainedStream {
   core::RetainedTree<RetainedMessage>::Cursor cursor;
   SubscriptionOptions options;
+  std::string filter;  // an UNSUBSCRIBE of it stops the stream
 };
 
 // One message on its way to this session.
@@ -62,7 +63,7 @@ struct SessionAway {
 // Laid out for size: a broker holding a million idle sessions pays for every field here
 // (120 bytes; state that only some sessions need sits behind the pointers at the end).
 struct Session {
-  CompactString client_id;
+  ClientName client_id;           // and the user name it connected with
   Session* index_next = nullptr;  // the shard's session index chains through this
 
   // Where the client is connected; online == false while it is away.

@@ -10,6 +10,9 @@ SessionStore::SessionStore(ShardContext& ctx, SubscriptionIndex& index, Retained
                            MeshLink& mesh, ConnectionTable& connections, StorageLink& storage,
                            AccessControl& access)
     : ctx_(ctx),
+      config_(ctx.config),
+      counters_(ctx.counters),
+      id_(ctx.id),
       index_(index),
       retained_(retained),
       mesh_(mesh),
@@ -18,8 +21,10 @@ SessionStore::SessionStore(ShardContext& ctx, SubscriptionIndex& index, Retained
       access_(access) {}
 
 SessionStore::~SessionStore() {
-  for (auto& p : pending_subscribes_)
+  for (auto& p : pending_subscribes_) {
     delete p.request;
+    delete p.unsubscribe;
+  }
   pending_subscribes_.clear();
   std::vector<Session*> all;
   sessions_.for_each([&](Session* s) { all.push_back(s); });
@@ -53,13 +58,14 @@ void SessionStore::finish_attach(Session* s, AttachRequest& req) {
   if (s) {
     if (req.clean_start) {
       clear_state(*s);
-      storage_.session_ended(s->client_id.view());  // what was stored of it is gone
+      storage_.session_ended(s->client_id);  // what was stored of it is gone
     } else {
       present = true;
     }
+    s->client_id.assign(req.client_id, req.username);  // the user name may differ this time
   } else {
     s = slab_.create();
-    s->client_id.assign(req.client_id);
+    s->client_id.assign(req.client_id, req.username);
     sessions_.insert(s);
   }
   std::vector<std::uint16_t> qos2_awaiting_rel;
@@ -75,7 +81,7 @@ void SessionStore::finish_attach(Session* s, AttachRequest& req) {
   s->version = req.version;
   s->receive_maximum = req.receive_maximum ? req.receive_maximum : 65535;
   s->expiry_s = req.session_expiry_s;
-  storage_.session_opened(s->client_id.view(), s->expiry_s);
+  storage_.session_opened(s->client_id, s->expiry_s);
   auto* answer = new AttachReply;
   answer->connection = req.connection;
   answer->session = s;
@@ -111,8 +117,9 @@ void SessionStore::detach(DetachNotice* n) {
   } else if (s->expiry_s == 0) {
     destroy(s);
   } else if (s->expiry_s != 0xFFFFFFFFu) {
-    expiry_timers_.schedule(s->away_state().expiry_timer,
-                            ctx_.tick + std::uint64_t(s->expiry_s) * 10);
+    expiry_timers_.schedule(
+        s->away_state().expiry_timer,
+        ctx_.tick + ShardContext::ms_to_ticks(std::uint64_t(s->expiry_s) * 1000));
   }
 }
 
@@ -134,13 +141,15 @@ void SessionStore::clear_state(Session& s) {
 void SessionStore::destroy(Session* s) {
   if (s->away) expiry_timers_.cancel(s->away->expiry_timer);
   // A SUBSCRIBE still waiting for its barrier must not reach a freed session.
-  for (PendingSubscribe& p : pending_subscribes_)
-    if (p.request->session == s) p.request->session = nullptr;
+  for (PendingSubscribe& p : pending_subscribes_) {
+    if (p.request && p.request->session == s) p.request->session = nullptr;
+    if (p.unsubscribe && p.unsubscribe->session == s) p.unsubscribe->session = nullptr;
+  }
   if (s->congested) std::erase(congested_, s);
   if (s->in_stream_list) std::erase(streaming_, s);
   s->retained_streams.clear();
   clear_state(*s);
-  if (!ctx_.destroying) storage_.session_ended(s->client_id.view());
+  if (!ctx_.destroying) storage_.session_ended(s->client_id);
   sessions_.erase(s);
   slab_.destroy(s);
 }

@@ -13,15 +13,15 @@
 namespace shardmq::broker {
 
 std::uint16_t SessionStore::window(const Session& s) const {
-  return std::min<std::uint16_t>(ctx_.config.max_inflight, s.receive_maximum);
+  return std::min<std::uint16_t>(config_.max_inflight, s.receive_maximum);
 }
 
 bool SessionStore::deliver(Session& s, const LocalPublish& p, std::uint8_t qos,
                            std::uint32_t subscription_id, bool retain) {
-  if (!access_.may_receive(ClientIdentity{s.client_id.view(), {}}, p.topic)) return false;
+  if (!access_.may_receive(s.client_id, p.topic)) return false;
   if (qos == 0) {
     if (!s.online) return false;  // QoS 0 is not queued for absent clients (as Mosquitto)
-    if (s.connection.shard == ctx_.id) {
+    if (s.connection.shard == id_) {
       // The hot path: straight from the receive buffer into the subscriber's output.
       if (Connection* c = s.local_connection; c && c->state == Connection::State::connected)
         connections_.write_publish(*c, p.topic, p.properties, p.payload, 0, 0, false, retain,
@@ -47,17 +47,17 @@ bool SessionStore::deliver(Session& s, const LocalPublish& p, std::uint8_t qos,
     return false;
   }
   std::size_t bytes = m->payload().size() + m->topic().size();
-  if (s.queue.size() >= ctx_.config.max_queued_messages ||
-      s.queued_bytes + bytes > ctx_.config.max_queued_bytes) {
+  if (s.queue.size() >= config_.max_queued_messages ||
+      s.queued_bytes + bytes > config_.max_queued_bytes) {
     // Reached only by an absent client or one that stopped acknowledging: a live, slow
     // subscriber holds its publishers back first (update_congestion).
-    ShardCounters::bump(ctx_.counters.messages_dropped);  // documented policy: newest dropped
+    ShardCounters::bump(counters_.messages_dropped);  // documented policy: newest dropped
     return false;
   }
   m->add_ref();
   s.queue.push_back(out);
   s.queued_bytes += bytes;
-  storage_.message_added(s.client_id.view(), *m, qos, 0);
+  storage_.message_added(s.client_id, *m, qos, 0);
   if (s.online) update_congestion(s);
   return s.congested;
 }
@@ -67,7 +67,7 @@ bool SessionStore::deliver(Session& s, const LocalPublish& p, std::uint8_t qos,
 // slow them down. One that stops acknowledging for 2 s no longer holds anyone back: its
 // queue fills and drops, as an absent client's would.
 void SessionStore::update_congestion(Session& s) {
-  const std::size_t high = std::max<std::size_t>(ctx_.config.max_queued_messages / 2, 1);
+  const std::size_t high = std::max<std::size_t>(config_.max_queued_messages / 2, 1);
   const std::size_t low = high / 2;
   const bool acking = ctx_.tick - s.last_progress_tick < 20;
   bool want = s.online && acking && (s.congested ? s.queue.size() > low : s.queue.size() >= high);
@@ -84,7 +84,7 @@ void SessionStore::update_congestion(Session& s) {
 
 void SessionStore::send_outgoing(Session& s, OutgoingMessage& m, bool dup) {
   if (!s.online) return;
-  if (s.connection.shard == ctx_.id) {
+  if (s.connection.shard == id_) {
     Connection* c = s.local_connection;
     if (!c || c->state != Connection::State::connected) return;
     if (m.released) {
@@ -126,7 +126,7 @@ void SessionStore::start_inflight(Session& s, OutgoingMessage m) {
   } while (in_use(s.next_packet_id));
   m.packet_id = s.next_packet_id;
   s.inflight.push_back(m);
-  storage_.message_added(s.client_id.view(), *m.message, m.qos, m.packet_id);
+  storage_.message_added(s.client_id, *m.message, m.qos, m.packet_id);
   send_outgoing(s, s.inflight.back(), false);
 }
 
@@ -137,7 +137,7 @@ void SessionStore::pump(Session& s) {
     s.queued_bytes -= m.message->payload().size() + m.message->topic().size();
     start_inflight(s, m);
   }
-  if (s.congested || s.queue.size() >= ctx_.config.max_queued_messages / 2) update_congestion(s);
+  if (s.congested || s.queue.size() >= config_.max_queued_messages / 2) update_congestion(s);
 }
 
 void SessionStore::client_ack(Session* s, ConnectionRef from, core::PacketType type,
@@ -151,13 +151,13 @@ void SessionStore::client_ack(Session* s, ConnectionRef from, core::PacketType t
       if (it != s->inflight.end() && it->qos == 1) {
         it->message->release();
         s->inflight.erase(it);
-        storage_.message_done(s->client_id.view(), packet_id);
+        storage_.message_done(s->client_id, packet_id);
       }
       break;
     case core::PacketType::PubRec:
       if (it != s->inflight.end() && it->qos == 2) {
         it->released = true;
-        storage_.message_released(s->client_id.view(), packet_id);
+        storage_.message_released(s->client_id, packet_id);
         send_outgoing(*s, *it, false);  // PUBREL
       }
       break;
@@ -165,7 +165,7 @@ void SessionStore::client_ack(Session* s, ConnectionRef from, core::PacketType t
       if (it != s->inflight.end() && it->released) {
         it->message->release();
         s->inflight.erase(it);
-        storage_.message_done(s->client_id.view(), packet_id);
+        storage_.message_done(s->client_id, packet_id);
       }
       break;
     default:

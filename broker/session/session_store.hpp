@@ -88,12 +88,17 @@ class SessionStore {
                         bool* existed);
   bool remove_subscription(Session& s, const std::string& filter);
   void finish_subscribe(SubscribeRequest* req);
+  void finish_unsubscribe(UnsubscribeRequest* req);
   void reply(ConnectionRef to, ShardEnvelope e);
   // Retained streams (retained_streaming.cpp).
   void pump_retained(Session& s);
   bool retained_room(Session& s);
 
   ShardContext& ctx_;
+  // Copied from the context: one load each on the message path, not two.
+  const Config& config_;
+  ShardCounters& counters_;
+  const unsigned id_;
   SubscriptionIndex& index_;
   RetainedStore& retained_;
   MeshLink& mesh_;
@@ -113,9 +118,12 @@ class SessionStore {
 
   // Barriers make SUBACK wait until every other shard has applied the new interest, so a
   // publish sent after SUBACK reaches the subscriber from any shard.
+  // An UNSUBSCRIBE waits behind them too, so its UNSUBACK keeps its place and no retained
+  // stream starts for a filter already removed.
   struct PendingSubscribe {
     std::uint32_t barrier;
     SubscribeRequest* request;
+    UnsubscribeRequest* unsubscribe = nullptr;  // instead of `request`
   };
   std::deque<PendingSubscribe> pending_subscribes_;
 

@@ -14,7 +14,7 @@ using core::ReasonCode;
 
 bool SessionStore::add_subscription(Session& s, const std::string& filter,
                                     const SubscriptionOptions& o, bool* existed) {
-  storage_.subscription_added(s.client_id.view(), filter, o);
+  storage_.subscription_added(s.client_id, filter, o);
   if (s.subscriptions.update(filter, o)) {
     index_.replace(filter, &s, o);
     *existed = true;
@@ -28,7 +28,7 @@ bool SessionStore::add_subscription(Session& s, const std::string& filter,
 bool SessionStore::remove_subscription(Session& s, const std::string& filter) {
   if (!s.subscriptions.remove(filter)) return false;
   index_.erase(filter, &s);
-  if (!ctx_.destroying) storage_.subscription_removed(s.client_id.view(), filter);
+  if (!ctx_.destroying) storage_.subscription_removed(s.client_id, filter);
   return true;
 }
 
@@ -69,9 +69,12 @@ void SessionStore::subscribe(SubscribeRequest* req) {
 
 void SessionStore::barriers_answered(std::uint32_t done) {
   while (!pending_subscribes_.empty() && pending_subscribes_.front().barrier <= done) {
-    SubscribeRequest* req = pending_subscribes_.front().request;
+    PendingSubscribe p = pending_subscribes_.front();
     pending_subscribes_.pop_front();
-    finish_subscribe(req);
+    if (p.unsubscribe)
+      finish_unsubscribe(p.unsubscribe);
+    else
+      finish_subscribe(p.request);
   }
 }
 
@@ -94,15 +97,24 @@ void SessionStore::finish_subscribe(SubscribeRequest* req) {
         item.retain_handling == core::RetainHandling::SendOnSubscribe ||
         (item.retain_handling == core::RetainHandling::SendIfNewSubscription && !item.existed);
     if (send)
-      s->retained_streams.push_back(RetainedStream{retained_.start(item.filter), item.options});
+      s->retained_streams.push_back(
+          RetainedStream{retained_.start(item.filter), item.options, item.filter});
   }
   delete req;
   pump_retained(*s);
 }
 
 void SessionStore::unsubscribe(UnsubscribeRequest* req) {
+  if (!pending_subscribes_.empty()) {
+    pending_subscribes_.push_back(PendingSubscribe{mesh_.last_barrier(), nullptr, req});
+    return;
+  }
+  finish_unsubscribe(req);
+}
+
+void SessionStore::finish_unsubscribe(UnsubscribeRequest* req) {
   Session* s = req->session;
-  if (!s->online || !(s->connection == req->connection)) {
+  if (!s || !s->online || !(s->connection == req->connection)) {
     delete req;
     return;
   }
@@ -111,6 +123,13 @@ void SessionStore::unsubscribe(UnsubscribeRequest* req) {
   unsuback.packet_id = req->packet_id;
   for (const std::string& f : req->filters) {
     bool had = remove_subscription(*s, f);
+    // Retained messages still streaming for it would arrive after the UNSUBACK: stop them.
+    if (!s->retained_streams.empty()) {
+      LazyDeque<RetainedStream> keep;
+      for (RetainedStream& st : s->retained_streams)
+        if (st.filter != f) keep.push_back(std::move(st));
+      s->retained_streams = std::move(keep);
+    }
     if (s->version == ProtocolVersion::v5)
       unsuback.reason_codes.push_back(had ? ReasonCode::Success
                                           : ReasonCode::NoSubscriptionExisted);

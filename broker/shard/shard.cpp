@@ -19,12 +19,12 @@ namespace shardmq::broker {
 
 Shard::Shard(unsigned id, const Config& config,
              const std::vector<std::unique_ptr<ListenerRuntime>>& listeners, ShardMesh& mesh,
-             BrokerStats& stats)
+             BrokerStats& stats, AuthServices* auth)
     : ctx_{id, mesh.shards(), config, stats.shards[id]},
       listeners_(listeners),
       mesh_(mesh),
       stats_(stats) {
-  access_ = make_access_control(config);
+  access_ = make_access_control(config, auth, [&mesh, id] { mesh.wake(id); });
   storage_ = make_storage(config);
   connections_ = std::make_unique<ConnectionTable>(ctx_, listeners_);
   link_ = std::make_unique<MeshLink>(ctx_, mesh_, *connections_);
@@ -102,12 +102,12 @@ void Shard::request_stop() {
 
 // ---- loop callbacks ----
 
-void Shard::on_accept(std::uint32_t listener, io::SocketId socket, const io::PeerAddress&) {
+void Shard::on_accept(std::uint32_t listener, io::SocketId socket, const io::PeerAddress& peer) {
   if (shutting_down_) {
     loop_->close(socket);
     return;
   }
-  connections_->accept(listener, socket);
+  connections_->accept(listener, socket, peer);
 }
 
 void Shard::on_data(void* ctx, std::span<const std::byte> data) {
@@ -157,6 +157,7 @@ void Shard::on_turn_end() {
   link_->cancel_sleep();
   if (std::size_t n = link_->drain([this](ShardEnvelope& e) { on_envelope(e); }))
     ctx_.counters.mesh_batch.record(n);
+  access_->deliver_answers();  // verdicts from the hash workers
   protocol_->resume_waiting();
   sessions_->on_turn_end();
   protocol_->release_acks();

@@ -29,6 +29,7 @@
 namespace shardmq::broker {
 
 class AccessControl;
+class AuthServices;
 class ClientProtocol;
 class ConnectionTable;
 class ListenerRuntime;
@@ -53,7 +54,7 @@ class Shard final : public io::LoopHandler, public EnvelopeHandler {
 
   Shard(unsigned id, const Config& config,
         const std::vector<std::unique_ptr<ListenerRuntime>>& listeners, ShardMesh& mesh,
-        BrokerStats& stats);
+        BrokerStats& stats, AuthServices* auth);
   ~Shard() override;
 
   // The shard thread's body: builds the loop and listeners, reports through `ready`,

@@ -1,7 +1,8 @@
 // A shard's link to durable storage: forwards each change to the StorageSink, when one is
-// configured, and counts the writes so an acknowledgement can wait for exactly the writes
-// before it. With no sink (the default) nothing is stored, every write is durable at once,
-// and each call is one predictable branch: the message path pays no virtual call.
+// configured (taking the client's name, and reading it only then), and counts the writes so an
+// acknowledgement can wait for exactly the writes before it. With no sink (the default) nothing is
+// stored, every write is durable at once, and each call is one predictable branch: the message path
+// pays no virtual call.
 //
 // Owns: the shard's sink. Called by: the session store, the retained store, the protocol
 // (whether a publish's acknowledgement may go).
@@ -13,6 +14,7 @@
 #include <string_view>
 
 #include "broker/config/config.hpp"
+#include "broker/containers/client_name.hpp"
 #include "broker/storage/storage_sink.hpp"
 
 namespace shardmq::broker {
@@ -23,41 +25,41 @@ class StorageLink {
 
   bool enabled() const { return sink_ != nullptr; }
 
-  void session_opened(std::string_view id, std::uint32_t expiry_s) {
+  void session_opened(const ClientName& id, std::uint32_t expiry_s) {
     if (!sink_) return;
     wrote();
-    sink_->session_opened(id, expiry_s);
+    sink_->session_opened(id.view(), expiry_s);
   }
-  void session_ended(std::string_view id) {
+  void session_ended(const ClientName& id) {
     if (!sink_) return;
     wrote();
-    sink_->session_ended(id);
+    sink_->session_ended(id.view());
   }
-  void subscription_added(std::string_view id, std::string_view f, const SubscriptionOptions& o) {
+  void subscription_added(const ClientName& id, std::string_view f, const SubscriptionOptions& o) {
     if (!sink_) return;
     wrote();
-    sink_->subscription_added(id, f, o);
+    sink_->subscription_added(id.view(), f, o);
   }
-  void subscription_removed(std::string_view id, std::string_view f) {
+  void subscription_removed(const ClientName& id, std::string_view f) {
     if (!sink_) return;
     wrote();
-    sink_->subscription_removed(id, f);
+    sink_->subscription_removed(id.view(), f);
   }
-  void message_added(std::string_view id, const PublishedMessage& m, std::uint8_t qos,
+  void message_added(const ClientName& id, const PublishedMessage& m, std::uint8_t qos,
                      std::uint16_t packet_id) {
     if (!sink_) return;
     wrote();
-    sink_->message_added(id, m, qos, packet_id);
+    sink_->message_added(id.view(), m, qos, packet_id);
   }
-  void message_released(std::string_view id, std::uint16_t packet_id) {
+  void message_released(const ClientName& id, std::uint16_t packet_id) {
     if (!sink_) return;
     wrote();
-    sink_->message_released(id, packet_id);
+    sink_->message_released(id.view(), packet_id);
   }
-  void message_done(std::string_view id, std::uint16_t packet_id) {
+  void message_done(const ClientName& id, std::uint16_t packet_id) {
     if (!sink_) return;
     wrote();
-    sink_->message_done(id, packet_id);
+    sink_->message_done(id.view(), packet_id);
   }
   void retained_changed(const PublishedMessage& m) {
     if (!sink_) return;

@@ -169,7 +169,7 @@ struct Shard1 : EnvelopeHandler {
   }
 
   Connection& open() {
-    Connection* c = connections.accept(0, next_socket++);
+    Connection* c = connections.accept(0, next_socket++, io::PeerAddress{});
     REQUIRE(c);
     return *c;
   }

@@ -1,2 +1,0 @@
-// Placeholder: filled in by issue 11 work.
-namespace shardmq::broker {}

@@ -1,0 +1,64 @@
+// HeldAcks: a publisher's acknowledgements go in arrival order, each once its writes are
+// durable, and none overtakes one still waiting.
+#include <catch2/catch.hpp>
+
+#include <cstdint>
+#include <vector>
+
+#include "broker/connection/held_acks.hpp"
+
+namespace shardmq::broker {
+namespace {
+
+std::vector<std::uint32_t> release(HeldAcks& h, std::uint64_t durable, bool* none_left = nullptr) {
+  std::vector<std::uint32_t> sent;
+  bool empty = h.release(durable, [&](std::uint32_t ack) { sent.push_back(ack); });
+  if (none_left) *none_left = empty;
+  return sent;
+}
+
+TEST_CASE("held acks: sent in order up to the first whose write is not durable",
+          "[broker][held_acks]") {
+  HeldAcks h;
+  h.hold(1, 0);  // needs no write
+  h.hold(2, 5);
+  h.hold(3 | HeldAcks::kPubRec, 3);  // durable before 2, but arrived after it
+  h.hold(4, 10);
+  REQUIRE(h.size() == 4);
+
+  bool none_left = true;
+  CHECK(release(h, 4, &none_left) == std::vector<std::uint32_t>{1});
+  CHECK_FALSE(none_left);
+  CHECK(h.size() == 3);
+
+  CHECK(release(h, 4).empty());  // nothing new is durable: nothing goes
+  CHECK(h.size() == 3);
+
+  CHECK(release(h, 9, &none_left) == std::vector<std::uint32_t>{2, 3 | HeldAcks::kPubRec});
+  CHECK_FALSE(none_left);
+  CHECK(h.size() == 1);
+
+  CHECK(release(h, 10, &none_left) == std::vector<std::uint32_t>{4});
+  CHECK(none_left);
+  CHECK(h.empty());
+}
+
+TEST_CASE("held acks: nothing durable sends nothing; clear forgets all", "[broker][held_acks]") {
+  HeldAcks h;
+  bool none_left = false;
+  CHECK(release(h, 0, &none_left).empty());
+  CHECK(none_left);
+
+  h.hold(7, 2);
+  h.hold(8, 1);
+  CHECK(release(h, 1, &none_left).empty());  // 8 is durable but waits behind 7
+  CHECK_FALSE(none_left);
+  CHECK(h.size() == 2);
+  h.clear();
+  CHECK(h.empty());
+  CHECK(release(h, 100, &none_left).empty());
+  CHECK(none_left);
+}
+
+}  // namespace
+}  // namespace shardmq::broker
