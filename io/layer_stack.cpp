@@ -72,6 +72,12 @@ std::string LayerStack::peer_certificate_name() const {
   return {};
 }
 
+std::string LayerStack::peer_source_address() const {
+  for (const auto& l : layers_)
+    if (auto a = l->peer_source_address(); !a.empty()) return a;
+  return {};
+}
+
 std::string LayerStack::peer_certificate_subject() const {
   for (const auto& l : layers_)
     if (auto n = l->peer_certificate_subject(); !n.empty()) return n;

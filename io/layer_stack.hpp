@@ -25,6 +25,7 @@ class LayerStack final : public StreamLayer {
   std::string peer_identity() const override;
   std::string peer_certificate_name() const override;
   std::string peer_certificate_subject() const override;
+  std::string peer_source_address() const override;
 
  private:
   // Encodes bytes produced by layer `above` through the layers below it.

@@ -47,6 +47,9 @@ class ProxyProtocolLayer final : public StreamLayer {
   bool handshake_done() const override { return done_; }
   const std::string& error() const override { return error_; }
   std::string peer_identity() const override { return header_.source(); }
+  std::string peer_source_address() const override {
+    return header_.is_local ? std::string() : header_.source_ip;
+  }
 
   const ProxyHeader& header() const { return header_; }
 

@@ -41,6 +41,8 @@ class StreamLayer {
   // in RFC 2253 form (Mosquitto's use_identity_as_username / use_subject_as_username).
   virtual std::string peer_certificate_name() const { return {}; }
   virtual std::string peer_certificate_subject() const { return {}; }
+  // The client's address as a PROXY header gave it ("203.0.113.7"); empty without one.
+  virtual std::string peer_source_address() const { return {}; }
 };
 
 }  // namespace shardmq::io

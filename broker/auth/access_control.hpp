@@ -39,10 +39,12 @@ class AccessControl {
   ~AccessControl();
 
   Authenticator& authenticator() { return *authenticator_; }
-  void deliver_answers() { authenticator_->deliver_answers(); }
+  // End of turn: verdicts that came back from the hash workers (a flag test otherwise).
+  void deliver_answers() {
+    if (answers_later_) authenticator_->deliver_answers();
+  }
   // Each takes the client's name, not an identity made from it, and asks the authoriser
   // out of line: with no restriction the message path reads one flag and branches.
-  bool restricts() const { return restricts_; }
   bool may_publish(const ClientName& who, std::string_view topic) {
     return !restricts_ || ask_publish(who, topic);
   }
@@ -62,6 +64,7 @@ class AccessControl {
   std::unique_ptr<Authenticator> authenticator_;
   std::unique_ptr<Authoriser> authoriser_;
   bool restricts_;
+  bool answers_later_ = authenticator_->answers_later();
   AuthServices* services_ = nullptr;
   AclAuthoriser* acl_ = nullptr;  // authoriser_, when it is the ACL's
   std::uint64_t generation_ = 0;

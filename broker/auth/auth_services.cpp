@@ -30,7 +30,9 @@ Result<Loaded, ConfigError> load_files(const AuthConfig& c) {
 Result<std::unique_ptr<AuthServices>, ConfigError> AuthServices::create(const Config& config) {
   auto files = load_files(config.auth);
   if (!files) return unexpected(files.error());
-  std::unique_ptr<AuthServices> s(new AuthServices(config.auth));
+  // Hash threads only where a password may be checked.
+  std::unique_ptr<AuthServices> s(
+      new AuthServices(config.auth, config.authenticates() ? config.auth.hash_workers : 0));
   s->passwords_.store(std::move(files->passwords));
   s->acl_.store(std::move(files->acl));
   return s;

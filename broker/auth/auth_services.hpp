@@ -35,8 +35,7 @@ class AuthServices {
   const AuthConfig& config() const { return config_; }
 
  private:
-  explicit AuthServices(const AuthConfig& config)
-      : config_(config), workers_(config.hash_workers) {}
+  AuthServices(const AuthConfig& config, unsigned workers) : config_(config), workers_(workers) {}
 
   AuthConfig config_;
   std::atomic<std::shared_ptr<const PasswordFile>> passwords_;

@@ -52,6 +52,8 @@ class Authenticator {
   // Called by the shard at the end of each turn: hands over the verdicts that came back
   // from elsewhere (a worker thread) since the last turn.
   virtual void deliver_answers() {}
+  // Whether verdicts may come later (deliver_answers has work); false: always at once.
+  virtual bool answers_later() const { return false; }
 };
 
 // The default until a password file is configured: everyone may connect.

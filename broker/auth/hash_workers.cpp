@@ -36,11 +36,6 @@ void HashWorkers::submit(std::function<void()> job) {
   ready_.notify_one();
 }
 
-std::size_t HashWorkers::queued() const {
-  std::lock_guard lock(mu_);
-  return jobs_.size();
-}
-
 void HashWorkers::run() {
   for (;;) {
     std::function<void()> job;

@@ -22,12 +22,11 @@ class HashWorkers {
   HashWorkers& operator=(const HashWorkers&) = delete;
 
   void submit(std::function<void()> job);
-  std::size_t queued() const;
 
  private:
   void run();
 
-  mutable std::mutex mu_;
+  std::mutex mu_;
   std::condition_variable ready_;
   std::deque<std::function<void()>> jobs_;
   bool stopping_ = false;

@@ -1,5 +1,7 @@
 #include "broker/auth/password_authenticator.hpp"
 
+#include <openssl/crypto.h>
+
 #include <chrono>
 
 #include "broker/log.hpp"
@@ -59,6 +61,7 @@ void PasswordAuthenticator::authenticate(const ConnectCredentials& who, std::uin
   services_.workers().submit([inbox = inbox_, hash = entry->hash, password = std::move(password),
                               pending = std::move(pending)]() mutable {
     auto r = check_password(hash, password);
+    OPENSSL_cleanse(password.data(), password.size());
     pending.ok = r && *r;
     if (!r) pending.error = r.error();
     std::lock_guard lock(inbox->mu);

@@ -30,6 +30,7 @@ class PasswordAuthenticator final : public Authenticator {
   void authenticate(const ConnectCredentials& who, std::uint32_t serial,
                     AuthWaiter& waiter) override;
   void deliver_answers() override;
+  bool answers_later() const override { return true; }
 
  private:
   // Verdicts from the workers, waiting for the shard's thread. Shared with the jobs, so a job

@@ -96,7 +96,9 @@ void ClientProtocol::handle_connect(Connection& c, const core::Connect& p) {
   who.username = username;
   who.password = p.password;
   who.certificate_user = from_certificate;
-  who.peer_address = connections_.peer_address(c);
+  // Behind a load balancer the PROXY header names the client; the socket, the balancer.
+  std::string proxied = c.layer ? c.layer->peer_source_address() : std::string();
+  who.peer_address = proxied.empty() ? connections_.peer_address(c) : std::string_view(proxied);
   std::string peer = c.layer ? c.layer->peer_identity() : std::string();
   who.peer_identity = peer;
   who.listener = c.listener;

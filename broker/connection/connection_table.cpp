@@ -13,7 +13,6 @@ ConnectionTable::ConnectionTable(ShardContext& ctx,
     : ctx_(ctx),
       config_(ctx.config),
       counters_(ctx.counters),
-      id_(ctx.id),
       listeners_(listeners),
       listener_connections_(listeners.size(), 0),
       keep_peers_(ctx.config.authenticates()) {}

@@ -103,7 +103,6 @@ class ConnectionTable {
   // Copied from the context: one load each on the message path, not two.
   const Config& config_;
   ShardCounters& counters_;
-  const unsigned id_;
   const std::vector<std::unique_ptr<ListenerRuntime>>& listeners_;
   io::Loop* loop_ = nullptr;
   ConnectionEvents* events_ = nullptr;

@@ -47,8 +47,7 @@ void SessionStore::pump_retained(Session& s) {
   }
 }
 
-void SessionStore::output_drained(Session& s) {
-  if (!s.in_stream_list) return;
+void SessionStore::resume_stream(Session& s) {
   std::erase(streaming_, &s);
   s.in_stream_list = false;
   pump_retained(s);

@@ -18,9 +18,9 @@ std::uint16_t SessionStore::window(const Session& s) const {
 
 bool SessionStore::deliver(Session& s, const LocalPublish& p, std::uint8_t qos,
                            std::uint32_t subscription_id, bool retain) {
+  if (qos == 0 && !s.online) return false;  // QoS 0 is not queued for absent clients (as Mosquitto)
   if (!access_.may_receive(s.client_id, p.topic)) return false;
   if (qos == 0) {
-    if (!s.online) return false;  // QoS 0 is not queued for absent clients (as Mosquitto)
     if (s.connection.shard == id_) {
       // The hot path: straight from the receive buffer into the subscriber's output.
       if (Connection* c = s.local_connection; c && c->state == Connection::State::connected)

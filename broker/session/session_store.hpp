@@ -63,7 +63,9 @@ class SessionStore {
   // SUBSCRIBEs whose barrier every shard has answered get their SUBACK.
   void barriers_answered(std::uint32_t done);
   // The output of the session's connection (on this shard) drained: stream on.
-  void output_drained(Session& s);
+  void output_drained(Session& s) {
+    if (s.in_stream_list) resume_stream(s);
+  }
   // Some session's queue is above its high-water mark (publishers' acks wait).
   bool any_congested() const { return !congested_.empty(); }
 
@@ -92,6 +94,7 @@ class SessionStore {
   void reply(ConnectionRef to, ShardEnvelope e);
   // Retained streams (retained_streaming.cpp).
   void pump_retained(Session& s);
+  void resume_stream(Session& s);
   bool retained_room(Session& s);
 
   ShardContext& ctx_;

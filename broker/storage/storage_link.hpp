@@ -23,8 +23,6 @@ class StorageLink {
  public:
   explicit StorageLink(std::unique_ptr<StorageSink> sink = nullptr) : sink_(std::move(sink)) {}
 
-  bool enabled() const { return sink_ != nullptr; }
-
   void session_opened(const ClientName& id, std::uint32_t expiry_s) {
     if (!sink_) return;
     wrote();
