@@ -36,6 +36,9 @@ max_queued_messages = 1000
 max_queued_bytes = 16777216
 max_connections = 0
 shutdown_timeout_ms = 5000
+max_topic_length = 0       # bytes of a topic or filter; 0: up to MQTT's 65,535
+max_topic_levels = 0       # levels of a topic or filter; 0: any
+max_subscriptions = 0      # filters one session may hold; 0: any
 message_size_limit = 0     # largest PUBLISH payload, bytes; 0: any (not enforced yet)
 retain_available = true    # false: retained messages refused (not enforced yet)
 
@@ -84,7 +87,8 @@ void read_limits(Reader& r, const toml::table& t, Config& c) {
   r.only(t, "limits",
          {"max_packet_size", "max_outbound_bytes", "connect_timeout_ms", "max_keepalive",
           "max_inflight", "max_queued_messages", "max_queued_bytes", "max_connections",
-          "shutdown_timeout_ms", "message_size_limit", "retain_available"});
+          "shutdown_timeout_ms", "message_size_limit", "retain_available", "max_topic_length",
+          "max_topic_levels", "max_subscriptions"});
   r.integer(t, "limits", "max_packet_size", c.max_packet_size, 16, 268435455);
   r.integer(t, "limits", "max_outbound_bytes", c.max_outbound_bytes, 1024);
   r.integer(t, "limits", "connect_timeout_ms", c.connect_timeout_ms, 100);
@@ -96,6 +100,9 @@ void read_limits(Reader& r, const toml::table& t, Config& c) {
   r.integer(t, "limits", "max_connections", c.max_connections);
   r.integer(t, "limits", "shutdown_timeout_ms", c.shutdown_timeout_ms, 0, 600000);
   r.integer(t, "limits", "message_size_limit", c.message_size_limit, 0, 268435455);
+  r.integer(t, "limits", "max_topic_length", c.max_topic_length, 0, 65535);
+  r.integer(t, "limits", "max_topic_levels", c.max_topic_levels, 0, 65535);
+  r.integer(t, "limits", "max_subscriptions", c.max_subscriptions);
   if (auto v = r.boolean(t, "limits", "retain_available")) c.retain_available = *v;
 }
 

@@ -79,6 +79,10 @@ struct Config {
   std::uint32_t max_connections = 0;         // per broker, 0: unlimited
   // Mosquitto's message_size_limit and retain_available, so that a mosquitto.conf keeps
   // them: read and printed, enforced with the limits work (docs/configuration.md).
+  // Topics and subscriptions a client may use (0: no limit beyond MQTT's own).
+  std::uint32_t max_topic_length = 0;    // bytes of a PUBLISH topic or SUBSCRIBE filter
+  std::uint32_t max_topic_levels = 0;    // '/'-separated levels of either
+  std::uint32_t max_subscriptions = 0;   // filters one session may hold
   std::uint32_t message_size_limit = 0;  // largest PUBLISH payload accepted, bytes; 0: any
   bool retain_available = true;          // false: PUBLISH with the retain flag is refused
 

@@ -125,6 +125,9 @@ std::string write_config_toml(const Config& c) {
   out += fmt::format("max_queued_bytes = {}\n", c.max_queued_bytes);
   out += fmt::format("max_connections = {}\n", c.max_connections);
   out += fmt::format("shutdown_timeout_ms = {}\n", c.shutdown_timeout_ms);
+  out += fmt::format("max_topic_length = {}\n", c.max_topic_length);
+  out += fmt::format("max_topic_levels = {}\n", c.max_topic_levels);
+  out += fmt::format("max_subscriptions = {}\n", c.max_subscriptions);
   out += fmt::format("message_size_limit = {}\n", c.message_size_limit);
   out += fmt::format("retain_available = {}\n", boolean(c.retain_available));
 

@@ -89,6 +89,8 @@ class ClientProtocol final : public ConnectionEvents, public AuthWaiter {
   void handle_client_ack(Connection& c, core::PacketType type, std::uint16_t packet_id);
   void publish_will(Connection& c);
   void send_publish_ack(Connection& c, std::uint32_t ack);
+  void refuse_publish(Connection& c, std::uint16_t packet_id, std::uint8_t qos,
+                      core::ReasonCode reason);
   ConnectionRef self(const Connection& c) const;
 
   ShardContext& ctx_;
@@ -96,6 +98,7 @@ class ClientProtocol final : public ConnectionEvents, public AuthWaiter {
   const Config& config_;
   ShardCounters& counters_;
   const unsigned id_;
+  const bool limits_topics_;  // limits.max_topic_length or max_topic_levels is set
   ConnectionTable& connections_;
   SessionStore& sessions_;
   Router& router_;

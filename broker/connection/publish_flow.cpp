@@ -6,6 +6,7 @@
 #include "broker/auth/access_control.hpp"
 #include "broker/connection/client_protocol.hpp"
 #include "broker/connection/connection_table.hpp"
+#include "broker/connection/topic_limits.hpp"
 #include "broker/log.hpp"
 #include "broker/mesh/mesh_link.hpp"
 #include "broker/message/local_publish.hpp"
@@ -33,28 +34,10 @@ void ClientProtocol::handle_publish(Connection& c, const core::Publish& p) {
     return;
   }
   std::uint32_t ack = p.packet_id | (qos == 2 ? HeldAcks::kPubRec : 0u);
-  if (!access_.may_publish(c.client_id, p.topic)) {
-    // Not routed. MQTT 5 says why; 3.1.1 has no way to, so the client is acknowledged as
-    // if it had been delivered (as Mosquitto does).
-    if (qos == 0) return;
-    if (c.version == ProtocolVersion::v5) {
-      // The reason code ends a QoS 2 exchange too: no PUBREL follows.
-      if (qos == 1) {
-        core::PubAck deny;
-        deny.packet_id = p.packet_id;
-        deny.reason_code = ReasonCode::NotAuthorized;
-        connections_.send_packet(c, deny);
-      } else {
-        core::PubRec deny;
-        deny.packet_id = p.packet_id;
-        deny.reason_code = ReasonCode::NotAuthorized;
-        connections_.send_packet(c, deny);
-      }
-      return;
-    }
-    if (qos == 2) c.inbound_qos().qos2_awaiting_rel.push_back(p.packet_id);
-    return send_publish_ack(c, ack);
-  }
+  if (limits_topics_ && !topic_within_limits(p.topic, config_))
+    return refuse_publish(c, p.packet_id, qos, ReasonCode::TopicNameInvalid);
+  if (!access_.may_publish(c.client_id, p.topic))
+    return refuse_publish(c, p.packet_id, qos, ReasonCode::NotAuthorized);
   LocalPublish pub;
   pub.topic = p.topic;
   pub.properties = c.version == ProtocolVersion::v5 ? core::as_string_view(p.properties.raw)
@@ -75,6 +58,31 @@ void ClientProtocol::handle_publish(Connection& c, const core::Publish& p) {
     c.in_held_list = true;
     held_ack_connections_.push_back(&c);
   }
+}
+
+// A PUBLISH that is not routed (the authoriser said no, or its topic is over a limit). MQTT 5
+// says why, and the reason code ends a QoS 2 exchange too (no PUBREL follows); 3.1.1 has no
+// way to say it, so the client is acknowledged as if it had been delivered (as Mosquitto
+// does for a denied topic).
+void ClientProtocol::refuse_publish(Connection& c, std::uint16_t packet_id, std::uint8_t qos,
+                                    ReasonCode reason) {
+  if (qos == 0) return;
+  if (c.version == ProtocolVersion::v5) {
+    if (qos == 1) {
+      core::PubAck deny;
+      deny.packet_id = packet_id;
+      deny.reason_code = reason;
+      connections_.send_packet(c, deny);
+    } else {
+      core::PubRec deny;
+      deny.packet_id = packet_id;
+      deny.reason_code = reason;
+      connections_.send_packet(c, deny);
+    }
+    return;
+  }
+  if (qos == 2) c.inbound_qos().qos2_awaiting_rel.push_back(packet_id);
+  send_publish_ack(c, packet_id | (qos == 2 ? HeldAcks::kPubRec : 0u));
 }
 
 void ClientProtocol::send_publish_ack(Connection& c, std::uint32_t ack) {
@@ -126,7 +134,10 @@ void ClientProtocol::handle_subscribe(Connection& c, const core::Subscribe& p) {
     item.options.retain_as_published = s.retain_as_published;
     item.options.identifier = req->subscription_id;
     item.retain_handling = s.retain_handling;
-    item.refused = !access_.may_subscribe(c.client_id, item.filter);
+    if (limits_topics_ && !topic_within_limits(item.filter, config_))
+      item.refused = SubscribeRequest::Item::Refusal::invalid;
+    else if (!access_.may_subscribe(c.client_id, item.filter))
+      item.refused = SubscribeRequest::Item::Refusal::not_authorised;
     req->items.push_back(std::move(item));
   }
   if (c.home == id_) return sessions_.subscribe(req);

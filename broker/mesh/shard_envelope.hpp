@@ -94,7 +94,9 @@ struct SubscribeRequest {
     core::RetainHandling retain_handling = core::RetainHandling::SendOnSubscribe;
     std::uint8_t granted = 0;  // filled by the home shard: QoS or a failure reason code
     bool existed = false;      // the session had this filter already
-    bool refused = false;      // the authoriser said no (on the connection's shard)
+    // Decided on the connection's shard: over a topic limit, or the authoriser said no.
+    enum class Refusal : std::uint8_t { none, invalid, not_authorised };
+    Refusal refused = Refusal::none;
   };
   std::vector<Item> items;
 };

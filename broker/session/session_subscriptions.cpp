@@ -40,10 +40,18 @@ void SessionStore::subscribe(SubscribeRequest* req) {
   }
   bool new_interest = false;
   for (SubscribeRequest::Item& item : req->items) {
-    if (item.refused) {  // by the authoriser, on the connection's shard
-      item.granted = s->version == ProtocolVersion::v5
-                         ? static_cast<std::uint8_t>(ReasonCode::NotAuthorized)
-                         : 0x80;
+    using Refusal = SubscribeRequest::Item::Refusal;
+    const bool v5 = s->version == ProtocolVersion::v5;
+    if (item.refused != Refusal::none) {
+      item.granted = !v5 ? 0x80
+                         : static_cast<std::uint8_t>(item.refused == Refusal::invalid
+                                                         ? ReasonCode::TopicFilterInvalid
+                                                         : ReasonCode::NotAuthorized);
+      continue;
+    }
+    if (config_.max_subscriptions && s->subscriptions.size() >= config_.max_subscriptions &&
+        !s->subscriptions.contains(item.filter)) {
+      item.granted = v5 ? static_cast<std::uint8_t>(ReasonCode::QuotaExceeded) : 0x80;
       continue;
     }
     if (item.filter.starts_with("$share/")) {

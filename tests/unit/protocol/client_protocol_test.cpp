@@ -176,3 +176,61 @@ TEST_CASE(
   shard.turn();
   CHECK(only<core::PubAck>(shard.sent(pub)).packet_id == 2);
 }
+
+TEST_CASE(
+    "a topic over the configured length or levels is not routed: 5.0 hears 0x90, a "
+    "filter 0x8F; 3.1.1 is acknowledged, its filter refused with 0x80") {
+  Config cfg;
+  cfg.max_topic_levels = 3;
+  cfg.max_topic_length = 16;
+  Shard1 shard{nullptr, cfg};
+  Connection& sub = shard.connect("sub", ProtocolVersion::v311);
+  shard.sent(sub);
+  shard.feed(sub, subscribe("#", core::QoS::AtLeastOnce), ProtocolVersion::v311);
+  shard.turn();
+  shard.sent(sub);
+  for (ProtocolVersion v : {ProtocolVersion::v5, ProtocolVersion::v311}) {
+    Connection& pub = shard.connect(v == ProtocolVersion::v5 ? "p5" : "p3", v);
+    shard.sent(pub);
+    shard.feed(pub, publish("a/b/c/d", core::QoS::AtLeastOnce, 1), v);            // 4 levels
+    shard.feed(pub, publish("a-very-long-topic", core::QoS::AtLeastOnce, 2), v);  // 17 bytes
+    auto acks = shard.sent(pub);
+    REQUIRE(acks.size() == 2);
+    for (const auto& a : acks)
+      CHECK(std::get<core::PubAck>(a).reason_code ==
+            (v == ProtocolVersion::v5 ? ReasonCode::TopicNameInvalid : ReasonCode::Success));
+    CHECK(shard.sent(sub).empty());                                   // neither was routed
+    shard.feed(pub, publish("a/b/c", core::QoS::AtLeastOnce, 3), v);  // at the limits: fine
+    CHECK(only<core::Publish>(shard.sent(sub)).topic == "a/b/c");
+    CHECK(only<core::PubAck>(shard.sent(pub)).reason_code == ReasonCode::Success);
+
+    shard.feed(pub, subscribe("x/+/y/#", core::QoS::AtMostOnce, 4), v);
+    shard.turn();
+    auto suback = only<core::SubAck>(shard.sent(pub));
+    REQUIRE(suback.reason_codes.size() == 1);
+    CHECK(static_cast<unsigned>(suback.reason_codes[0]) ==
+          (v == ProtocolVersion::v5 ? 0x8Fu : 0x80u));
+  }
+}
+
+TEST_CASE(
+    "a session holds at most max_subscriptions filters: more get 0x97 (5.0) or 0x80, "
+    "and one it holds already may be subscribed again") {
+  Config cfg;
+  cfg.max_subscriptions = 2;
+  for (ProtocolVersion v : {ProtocolVersion::v5, ProtocolVersion::v311}) {
+    Shard1 shard{nullptr, cfg};
+    Connection& c = shard.connect("s", v);
+    shard.sent(c);
+    const char* filters[] = {"a", "b", "c", "a"};
+    std::vector<unsigned> codes;
+    for (std::uint16_t i = 0; i < 4; ++i) {
+      shard.feed(c, subscribe(filters[i], core::QoS::AtLeastOnce, std::uint16_t(i + 1)), v);
+      shard.turn();
+      codes.push_back(static_cast<unsigned>(only<core::SubAck>(shard.sent(c)).reason_codes.at(0)));
+    }
+    const unsigned refused = v == ProtocolVersion::v5 ? 0x97u : 0x80u;
+    CHECK(codes == std::vector<unsigned>{1, 1, refused, 1});
+    CHECK(shard.stats.shards[0].subscriptions.load() == 2);
+  }
+}

@@ -118,8 +118,9 @@ class TestSink final : public StorageSink {
 };
 
 struct Shard1 : EnvelopeHandler {
-  explicit Shard1(std::unique_ptr<StorageSink> sink = nullptr)
-      : stats_init((stats.init(1), 0)),
+  explicit Shard1(std::unique_ptr<StorageSink> sink = nullptr, Config config = Config{})
+      : cfg(std::move(config)),
+        stats_init((stats.init(1), 0)),
         mesh(1, 64),
         ctx{0, 1, cfg, stats.shards[0]},
         storage(std::move(sink)),
