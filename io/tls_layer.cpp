@@ -106,13 +106,19 @@ bool TlsLayer::fail(const char* what, ByteBlock& wire_out) {
   return false;
 }
 
+// Worked out when asked (only use_subject_as_username does): most handshakes never need it.
+std::string TlsLayer::peer_certificate_subject() const {
+  X509* cert = verified_ ? SSL_get0_peer_certificate(ssl_) : nullptr;
+  return cert ? subject_rfc2253(X509_get_subject_name(cert)) : std::string();
+}
+
 bool TlsLayer::finish_handshake(ByteBlock& wire_out) {
   done_ = true;
   if (X509* cert = SSL_get0_peer_certificate(ssl_);
       cert && SSL_get_verify_result(ssl_) == X509_V_OK) {
     identity_ = name_entry_utf8(X509_get_subject_name(cert), NID_commonName);
     if (identity_.empty()) identity_ = first_dns_san(cert);
-    subject_ = subject_rfc2253(X509_get_subject_name(cert));
+    verified_ = true;
   }
   if (!pending_.empty()) {
     bool ok = write_app({pending_.data(), pending_.size()}, wire_out);

@@ -34,7 +34,7 @@ class TlsLayer final : public StreamLayer {
   // Client certificate subject CN, else its first DNS SAN; empty without a verified cert.
   std::string peer_identity() const override { return identity_; }
   std::string peer_certificate_name() const override { return identity_; }
-  std::string peer_certificate_subject() const override { return subject_; }
+  std::string peer_certificate_subject() const override;
 
   bool peer_closed() const { return peer_closed_; }
   bool session_reused() const;
@@ -53,7 +53,7 @@ class TlsLayer final : public StreamLayer {
   ByteBlock pending_;       // app bytes given before the handshake finished
   std::string error_;
   std::string identity_;
-  std::string subject_;
+  bool verified_ = false;  // a client certificate that verified
   bool done_ = false;
   bool failed_ = false;
   bool peer_closed_ = false;

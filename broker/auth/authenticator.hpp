@@ -20,8 +20,7 @@ struct ConnectCredentials {
   std::string_view client_id;
   std::optional<std::string_view> username;
   std::optional<std::span<const std::byte>> password;
-  std::string_view peer_identity;  // client certificate subject or PROXY source; "" if none
-  std::string_view peer_address;   // the source address (IP), for logs and failure limits
+  std::string_view peer_address;  // the source address (IP), for logs and failure limits
   // The user name is a verified client certificate's (use_identity_as_username or
   // use_subject_as_username): the certificate is the credential, no password is checked.
   bool certificate_user = false;

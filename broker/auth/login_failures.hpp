@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -20,7 +21,7 @@ class LoginFailures {
 
   bool blocked(std::string_view address, std::uint64_t now_s) const {
     if (max_ == 0) return false;
-    auto it = by_address_.find(std::string(address));
+    auto it = by_address_.find(address);
     return it != by_address_.end() && now_s < it->second.since + window_s_ &&
            it->second.count >= max_;
   }
@@ -28,7 +29,9 @@ class LoginFailures {
   void failed(std::string_view address, std::uint64_t now_s) {
     if (max_ == 0) return;
     if (by_address_.size() >= kMaxAddresses) forget_expired(now_s);
-    auto& e = by_address_[std::string(address)];
+    auto it = by_address_.find(address);
+    if (it == by_address_.end()) it = by_address_.emplace(std::string(address), Entry{}).first;
+    Entry& e = it->second;
     if (e.count == 0 || now_s >= e.since + window_s_) e = Entry{now_s, 0};
     ++e.count;
   }
@@ -48,7 +51,12 @@ class LoginFailures {
 
   std::uint32_t max_;
   std::uint32_t window_s_;
-  std::unordered_map<std::string, Entry> by_address_;
+  // Looked up by string_view: a CONNECT asks without building a string.
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, Entry, Hash, std::equal_to<>> by_address_;
 };
 
 }  // namespace shardmq::broker

@@ -81,6 +81,8 @@ class ClientProtocol final : public ConnectionEvents, public AuthWaiter {
   void resume_later(Connection& c);
   void resume_connections();
   void detach_from_session(Connection& c);
+  void send_detach(unsigned home, Session* session, ConnectionRef connection,
+                   std::vector<std::uint16_t> qos2_awaiting_rel);
   void to_home(Connection& c, ShardEnvelope::Kind kind, void* request);
   // PUBLISH, SUBSCRIBE, UNSUBSCRIBE, wills (publish_flow.cpp).
   void handle_publish(Connection& c, const core::Publish& p);

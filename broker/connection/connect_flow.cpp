@@ -99,8 +99,6 @@ void ClientProtocol::handle_connect(Connection& c, const core::Connect& p) {
   // Behind a load balancer the PROXY header names the client; the socket, the balancer.
   std::string proxied = c.layer ? c.layer->peer_source_address() : std::string();
   who.peer_address = proxied.empty() ? connections_.peer_address(c) : std::string_view(proxied);
-  std::string peer = c.layer ? c.layer->peer_identity() : std::string();
-  who.peer_identity = peer;
   who.listener = c.listener;
   who.version = p.version;
   access_.authenticator().authenticate(who, c.serial, *this);  // may answer at once
@@ -157,12 +155,17 @@ void ClientProtocol::on_attached(AttachReply& reply, unsigned from) {
   if (c && c->state == Connection::State::attaching) return complete_connect(*c, reply);
   if (!reply.session) return;
   // The connection went while its CONNECT was on the way: let the session go.
+  send_detach(from, reply.session, reply.connection, std::move(reply.qos2_awaiting_rel));
+}
+
+void ClientProtocol::send_detach(unsigned home, Session* session, ConnectionRef connection,
+                                 std::vector<std::uint16_t> qos2_awaiting_rel) {
   auto* n = new DetachNotice;
-  n->session = reply.session;
-  n->connection = reply.connection;
-  n->qos2_awaiting_rel = std::move(reply.qos2_awaiting_rel);
-  if (from == id_) return sessions_.detach(n);
-  mesh_.push(from, ShardEnvelope{ShardEnvelope::Kind::detach, 0, ctx_.self(), 0, n}, nullptr);
+  n->session = session;
+  n->connection = connection;
+  n->qos2_awaiting_rel = std::move(qos2_awaiting_rel);
+  if (home == id_) return sessions_.detach(n);
+  mesh_.push(home, ShardEnvelope{ShardEnvelope::Kind::detach, 0, ctx_.self(), 0, n}, nullptr);
 }
 
 void ClientProtocol::complete_connect(Connection& c, const AttachReply& reply) {
@@ -229,12 +232,9 @@ void ClientProtocol::detach_from_session(Connection& c) {
   if (c.state == Connection::State::awaiting_connect || c.client_id.empty()) return;
   if (!c.session_attached) return;  // attach still in flight: answered in on_attached
   c.session_attached = false;
-  auto* n = new DetachNotice;
-  n->session = c.session;
-  n->connection = self(c);
-  if (c.inbound) n->qos2_awaiting_rel = std::move(c.inbound->qos2_awaiting_rel);
-  if (c.home == id_) return sessions_.detach(n);
-  to_home(c, ShardEnvelope::Kind::detach, n);
+  std::vector<std::uint16_t> qos2;
+  if (c.inbound) qos2 = std::move(c.inbound->qos2_awaiting_rel);
+  send_detach(c.home, c.session, self(c), std::move(qos2));
 }
 
 }  // namespace shardmq::broker
