@@ -3,6 +3,7 @@
 #include "broker/auth/acl_authoriser.hpp"
 #include "broker/auth/auth_services.hpp"
 #include "broker/auth/password_authenticator.hpp"
+#include "broker/auth/scram_method.hpp"
 
 namespace shardmq::broker {
 
@@ -46,11 +47,17 @@ std::unique_ptr<AccessControl> make_access_control(const Config& config, AuthSer
     authenticator = std::make_unique<PasswordAuthenticator>(config, *services, std::move(wake));
   else
     authenticator = std::make_unique<AllowAllAuthenticator>();
+  std::unique_ptr<AccessControl> access;
   if (services && services->acl())
-    return std::make_unique<AccessControl>(
+    access = std::make_unique<AccessControl>(
         std::move(authenticator), std::make_unique<AclAuthoriser>(services->acl()), *services);
-  return std::make_unique<AccessControl>(std::move(authenticator),
-                                         std::make_unique<AllowAllAuthoriser>());
+  else
+    access = std::make_unique<AccessControl>(std::move(authenticator),
+                                             std::make_unique<AllowAllAuthoriser>());
+  if (services && services->passwords() && config.auth.scram)
+    access->offer_method(std::make_unique<ScramSha256Method>(
+        [services] { return services->passwords(); }, config.auth));
+  return access;
 }
 
 }  // namespace shardmq::broker

@@ -11,6 +11,7 @@
 #include <memory>
 #include <string_view>
 
+#include "broker/auth/auth_method.hpp"
 #include "broker/auth/authenticator.hpp"
 #include "broker/auth/authoriser.hpp"
 #include "broker/config/config.hpp"
@@ -39,6 +40,12 @@ class AccessControl {
   ~AccessControl();
 
   Authenticator& authenticator() { return *authenticator_; }
+  // The enhanced authentication method a CONNECT names (MQTT 5); null when none is offered
+  // by that name (CONNACK 0x8C).
+  AuthMethod* auth_method(std::string_view name) {
+    return method_ && name == method_->name() ? method_.get() : nullptr;
+  }
+  void offer_method(std::unique_ptr<AuthMethod> method) { method_ = std::move(method); }
   // End of turn: verdicts that came back from the hash workers (a flag test otherwise).
   void deliver_answers() {
     if (answers_later_) authenticator_->deliver_answers();
@@ -63,6 +70,7 @@ class AccessControl {
 
   std::unique_ptr<Authenticator> authenticator_;
   std::unique_ptr<Authoriser> authoriser_;
+  std::unique_ptr<AuthMethod> method_;  // SCRAM-SHA-256 when configured
   bool restricts_;
   bool answers_later_ = authenticator_->answers_later();
   AuthServices* services_ = nullptr;
@@ -71,8 +79,9 @@ class AccessControl {
 };
 
 // What the configuration asks for: a password authenticator when a password file is set or
-// anonymous clients are refused anywhere, an ACL authoriser when an ACL file is set, and
-// allow-all for what is not configured. `services` may be null (allow-all throughout);
+// anonymous clients are refused anywhere, SCRAM-SHA-256 against the password file unless
+// [auth] scram is off, an ACL authoriser when an ACL file is set, and allow-all for what is
+// not configured. `services` may be null (allow-all throughout);
 // `wake` makes the shard's loop turn, for verdicts that come from the hash workers.
 std::unique_ptr<AccessControl> make_access_control(const Config& config, AuthServices* services,
                                                    std::function<void()> wake);

@@ -32,6 +32,7 @@ enum class AuthVerdict : std::uint8_t {
   accepted,
   bad_credentials,  // 3.1.1 CONNACK 4, 5.0 0x86
   not_authorised,   // 3.1.1 CONNACK 5, 5.0 0x87
+  bad_method,       // 5.0 only: an Authentication Method the broker does not offer, 0x8C
 };
 
 // Where verdicts go: the protocol side of the shard. Called on the shard's thread only.

@@ -5,6 +5,7 @@
 // window. Bounded: past kMaxAddresses the oldest windows are forgotten first.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -12,6 +13,13 @@
 #include <unordered_map>
 
 namespace shardmq::broker {
+
+// The clock failure windows count in: seconds that never go back.
+inline std::uint64_t steady_now_s() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                        std::chrono::steady_clock::now().time_since_epoch())
+                                        .count());
+}
 
 class LoginFailures {
  public:

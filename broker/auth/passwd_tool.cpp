@@ -37,9 +37,11 @@ void print_usage() {
   std::fputs(
       "shardmq-passwd creates and edits password files for shardmq and Mosquitto.\n"
       "\n"
-      "Usage: shardmq-passwd [-H sha512-pbkdf2 | -H argon2id | -H sha512] [-I rounds] [-c | -D] "
+      "Usage: shardmq-passwd [-H sha512-pbkdf2 | argon2id | sha512 | scram-sha-256] [-I rounds] "
+      "[-c | -D] "
       "passwordfile username\n"
-      "       shardmq-passwd [-H sha512-pbkdf2 | -H argon2id | -H sha512] [-I rounds] [-c] -b "
+      "       shardmq-passwd [-H sha512-pbkdf2 | argon2id | sha512 | scram-sha-256] [-I rounds] "
+      "[-c] -b "
       "passwordfile username password\n"
       "       shardmq-passwd [-H ...] -U passwordfile\n"
       " -b : run in batch mode: the password comes from the command line (where ps and the\n"
@@ -50,7 +52,9 @@ void print_usage() {
       "        sha512-pbkdf2  PBKDF2-HMAC-SHA512 ($7$), the default; Mosquitto 2.0 reads it.\n"
       "        argon2id       argon2id, stronger; Mosquitto 2.1 reads it, 2.0 does not.\n"
       "        sha512         one round of salted SHA-512 ($6$), for Mosquitto 1.x only: weak.\n"
-      " -I : PBKDF2 rounds for sha512-pbkdf2 (default 1000).\n"
+      "        scram-sha-256  SCRAM-SHA-256 keys (RFC 5803): for MQTT 5 SCRAM logins and plain\n"
+      "                       passwords alike; shardmq only, Mosquitto does not read it.\n"
+      " -I : PBKDF2 rounds for sha512-pbkdf2 (default 1000) and scram-sha-256 (default 4096).\n"
       " -U : update a plain text password file to use hashed passwords; entries already\n"
       "      hashed are kept as they are.\n"
       "\n"
@@ -82,7 +86,7 @@ struct Options {
   Mode mode = Mode::add_or_update;
   bool batch = false;
   PasswordHashKind kind = PasswordHashKind::pbkdf2_sha512;
-  std::uint32_t pbkdf2_rounds = kDefaultPbkdf2Rounds;
+  std::optional<std::uint32_t> rounds;  // -I; unset: the hash kind's default
   std::string file;
   std::string username;
   Secret password;  // batch mode only
@@ -193,7 +197,7 @@ Result<Options, int> parse_arguments(int argc, char** argv) {
         if (rounds < 1 || rounds > 0x7fffffff) {
           return unexpected(fail("Number of iterations must be > 0."));
         }
-        options.pbkdf2_rounds = static_cast<std::uint32_t>(rounds);
+        options.rounds = static_cast<std::uint32_t>(rounds);
       }
     } else if (arg == "-b") {
       options.batch = true;
@@ -278,7 +282,7 @@ int set_password(const Options& options, PasswordFileEditor& editor) {
     typed = std::move(*password);
   }
   const std::string& password = typed ? typed->value : options.password.value;
-  auto encoded = hash_password(password, options.kind, options.pbkdf2_rounds);
+  auto encoded = hash_password(password, options.kind, options.rounds);
   if (!encoded) return fail(fmt::format("Unable to hash password: {}.", encoded.error()));
   editor.set(options.username, *encoded);
   return kDone;
@@ -314,8 +318,7 @@ int run(const Options& options) {
       }
       break;
     case Mode::hash_plain_text:
-      if (auto hashed = editor->hash_plain_text_passwords(options.kind, options.pbkdf2_rounds);
-          !hashed) {
+      if (auto hashed = editor->hash_plain_text_passwords(options.kind, options.rounds); !hashed) {
         return fail(fmt::format("{} (the file is left unchanged)", hashed.error().to_string()));
       }
       break;

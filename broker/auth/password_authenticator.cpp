@@ -2,8 +2,6 @@
 
 #include <openssl/crypto.h>
 
-#include <chrono>
-
 #include "broker/log.hpp"
 
 namespace shardmq::broker {
@@ -20,12 +18,6 @@ PasswordAuthenticator::PasswordAuthenticator(const Config& config, AuthServices&
 PasswordAuthenticator::~PasswordAuthenticator() {
   std::lock_guard lock(inbox_->mu);
   inbox_->wake = nullptr;  // the shard's loop is going: jobs still running must not wake it
-}
-
-std::uint64_t PasswordAuthenticator::now_s() const {
-  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
-                                        std::chrono::steady_clock::now().time_since_epoch())
-                                        .count());
 }
 
 void PasswordAuthenticator::authenticate(const ConnectCredentials& who, std::uint32_t serial,
@@ -45,12 +37,12 @@ void PasswordAuthenticator::authenticate(const ConnectCredentials& who, std::uin
                   who.username ? "no password file to check it against"
                                : "anonymous clients are not allowed");
   }
-  if (failures_.blocked(who.peer_address, now_s()))
+  if (failures_.blocked(who.peer_address, steady_now_s()))
     return refuse(serial, waiter, AuthVerdict::not_authorised, user, who.peer_address,
                   "too many failed logins from this address");
   const PasswordEntry* entry = passwords->find(*who.username);
   if (!entry || !who.password) {
-    failures_.failed(who.peer_address, now_s());
+    failures_.failed(who.peer_address, steady_now_s());
     return refuse(serial, waiter, AuthVerdict::bad_credentials, user, who.peer_address,
                   !entry ? "unknown user" : "no password given");
   }
@@ -84,7 +76,7 @@ void PasswordAuthenticator::deliver_answers() {
       waiter_->on_authenticated(a.serial, AuthVerdict::accepted);
       continue;
     }
-    failures_.failed(a.address, now_s());
+    failures_.failed(a.address, steady_now_s());
     refuse(a.serial, *waiter_, AuthVerdict::bad_credentials, a.username, a.address,
            a.error.empty() ? "wrong password" : "unusable password hash: " + a.error);
   }

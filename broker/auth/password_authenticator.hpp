@@ -50,7 +50,6 @@ class PasswordAuthenticator final : public Authenticator {
 
   void refuse(std::uint32_t serial, AuthWaiter& waiter, AuthVerdict verdict, std::string_view user,
               std::string_view address, std::string_view why);
-  std::uint64_t now_s() const;
 
   const Config& config_;
   AuthServices& services_;

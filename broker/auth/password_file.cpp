@@ -163,8 +163,10 @@ Result<PasswordFile, ConfigError> PasswordFile::parse(std::string_view text,
   auto parsed =
       for_each_line(text, file_name, [&](std::string_view, LineFields fields, unsigned number) {
         if (fields.username.empty()) return std::string();
-        // Hashes never hold a ':'; Mosquitto ignores what follows one, which hides a typo.
-        if (fields.field.find(':') != std::string_view::npos) {
+        // Mosquitto's hashes never hold a ':' (Mosquitto ignores what follows one, which hides
+        // a typo); a SCRAM entry has two, where its format puts them.
+        if (!fields.field.starts_with("SCRAM-SHA-256$") &&
+            fields.field.find(':') != std::string_view::npos) {
           return fmt::format("user '{}': unexpected ':' after the password hash", fields.username);
         }
         auto hash = parse_password_hash(fields.field);
@@ -248,7 +250,7 @@ bool PasswordFileEditor::remove(std::string_view username) {
 }
 
 Result<std::size_t, ConfigError> PasswordFileEditor::hash_plain_text_passwords(
-    PasswordHashKind kind, std::uint32_t pbkdf2_rounds) {
+    PasswordHashKind kind, std::optional<std::uint32_t> rounds) {
   std::size_t hashed = 0;
   for (Line& line : lines_) {
     if (line.username.empty()) continue;
@@ -265,7 +267,7 @@ Result<std::size_t, ConfigError> PasswordFileEditor::hash_plain_text_passwords(
       }
       continue;
     }
-    auto encoded = hash_password(field, kind, pbkdf2_rounds);
+    auto encoded = hash_password(field, kind, rounds);
     if (!encoded) return fail(encoded.error());
     line.text = fmt::format("{}:{}", line.username, *encoded);
     ++hashed;

@@ -8,7 +8,8 @@
 // trimmed (so CRLF files work). Where Mosquitto drops a line (with a log warning, or silently
 // for a line without ':') the user could never log in, which is surely not what the file's
 // author meant: the file is refused instead, with FILE:LINE and the reason:
-// - a line without ':', an empty user name, a missing hash, a second ':' after the hash;
+// - a line without ':', an empty user name, a missing hash, a second ':' after the hash
+//   (other than the two a SCRAM-SHA-256 entry holds);
 // - a hash that is malformed, of an unknown kind, or a plain-text password;
 // - a user name or hash longer than 65,535 bytes (an MQTT string cannot be longer);
 // - a user listed twice (Mosquitto 2.0 and 2.1 disagree on which line wins).
@@ -71,7 +72,7 @@ class PasswordFileEditor {
   // and replaced by its hash. A field that looks like a hash but does not decode is an error,
   // not a password (Mosquitto would hash it again). Returns how many were hashed.
   Result<std::size_t, ConfigError> hash_plain_text_passwords(PasswordHashKind kind,
-                                                             std::uint32_t pbkdf2_rounds);
+                                                             std::optional<std::uint32_t> rounds);
 
   // The file's new contents, every line ending in '\n'.
   std::string text() const;

@@ -1,5 +1,8 @@
 #include "broker/auth/password_hash.hpp"
 
+#include "broker/auth/base64.hpp"
+#include "broker/auth/scram_keys.hpp"
+
 #include <argon2.h>
 #include <fmt/format.h>
 #include <openssl/crypto.h>
@@ -18,6 +21,7 @@ namespace {
 constexpr std::string_view kSha512Prefix = "$6$";
 constexpr std::string_view kPbkdf2Prefix = "$7$";
 constexpr std::string_view kArgon2idPrefix = "$argon2id$";
+constexpr std::string_view kScramPrefix = "SCRAM-SHA-256$";
 constexpr std::size_t kSha512DigestBytes = 64;
 // Mosquitto 2.0 reads only 12-byte salts; 2.1 also reads the 64-byte ones it writes.
 constexpr std::size_t kMosquittoShortSalt = 12;
@@ -47,51 +51,6 @@ std::vector<std::string_view> split(std::string_view text, char separator) {
   }
 }
 
-bool is_base64_char(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
-         c == '/';
-}
-
-enum class Padding { required, none };
-
-// OpenSSL's EVP_DecodeBlock skips blanks, takes whole 4-character groups and counts '=' as
-// decoded zero bytes, so the text is checked here first and the padding's bytes dropped after.
-std::optional<Bytes> decode_base64(std::string_view text, Padding padding) {
-  if (text.empty()) return std::nullopt;
-  std::size_t pad = 0;
-  if (padding == Padding::required) {
-    if (text.size() % 4 != 0) return std::nullopt;
-    while (pad < 2 && text[text.size() - 1 - pad] == '=')
-      ++pad;
-  }
-  const std::string_view body = text.substr(0, text.size() - pad);
-  if (!std::all_of(body.begin(), body.end(), is_base64_char)) return std::nullopt;
-  std::string whole(text);
-  if (padding == Padding::none) {
-    if (body.size() % 4 == 1) return std::nullopt;  // no byte ends there
-    pad = (4 - body.size() % 4) % 4;
-    whole.append(pad, '=');
-  }
-  Bytes out(whole.size() / 4 * 3);
-  const int n = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(whole.data()),
-                                static_cast<int>(whole.size()));
-  if (n < 0 || static_cast<std::size_t>(n) < pad) return std::nullopt;
-  out.resize(static_cast<std::size_t>(n) - pad);
-  return out;
-}
-
-std::string encode_base64(const Bytes& bytes, Padding padding) {
-  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');  // EVP_EncodeBlock adds a NUL
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), bytes.data(),
-                                static_cast<int>(bytes.size()));
-  out.resize(static_cast<std::size_t>(n));
-  if (padding == Padding::none) {
-    while (!out.empty() && out.back() == '=')
-      out.pop_back();
-  }
-  return out;
-}
-
 // A decimal count from 1 to `max`: digits only, as Mosquitto and libargon2 write them.
 std::optional<std::uint32_t> parse_count(std::string_view text, std::uint32_t max) {
   std::uint32_t value = 0;
@@ -103,7 +62,17 @@ std::optional<std::uint32_t> parse_count(std::string_view text, std::uint32_t ma
   return value;
 }
 
-Result<Bytes, std::string> decode_field(std::string_view text, Padding padding,
+// PBKDF2's round count: OpenSSL takes it as an int.
+Result<std::uint32_t, std::string> parse_iterations(std::string_view text) {
+  const auto rounds = parse_count(text, INT_MAX);
+  if (!rounds) {
+    return unexpected(
+        fmt::format("iteration count '{}' is not a number from 1 to {}", text, INT_MAX));
+  }
+  return *rounds;
+}
+
+Result<Bytes, std::string> decode_field(std::string_view text, Base64Padding padding,
                                         std::string_view what) {
   auto bytes = decode_base64(text, padding);
   if (!bytes) return unexpected(fmt::format("{} '{}' is not valid base64", what, text));
@@ -113,13 +82,13 @@ Result<Bytes, std::string> decode_field(std::string_view text, Padding padding,
 // $6$ and $7$ share their salt and digest rules.
 Result<void, std::string> decode_salt_and_digest(std::string_view salt_text,
                                                  std::string_view digest_text, PasswordHash& out) {
-  auto salt = decode_field(salt_text, Padding::required, "salt");
+  auto salt = decode_field(salt_text, Base64Padding::required, "salt");
   if (!salt) return unexpected(salt.error());
   if (salt->size() != kMosquittoShortSalt && salt->size() != kMosquittoLongSalt) {
     return unexpected(fmt::format("salt is {} bytes; Mosquitto reads {} or {}", salt->size(),
                                   kMosquittoShortSalt, kMosquittoLongSalt));
   }
-  auto digest = decode_field(digest_text, Padding::required, "digest");
+  auto digest = decode_field(digest_text, Base64Padding::required, "digest");
   if (!digest) return unexpected(digest.error());
   if (digest->size() != kSha512DigestBytes) {
     return unexpected(
@@ -146,12 +115,8 @@ Result<PasswordHash, std::string> parse_pbkdf2(std::string_view rest) {
   if (fields.size() != 3) return unexpected(std::string("expected $7$ROUNDS$SALT$DIGEST"));
   PasswordHash hash;
   hash.kind = PasswordHashKind::pbkdf2_sha512;
-  // OpenSSL takes the round count as an int.
-  const auto rounds = parse_count(fields[0], INT_MAX);
-  if (!rounds) {
-    return unexpected(
-        fmt::format("iteration count '{}' is not a number from 1 to {}", fields[0], INT_MAX));
-  }
+  auto rounds = parse_iterations(fields[0]);
+  if (!rounds) return unexpected(rounds.error());
   hash.iterations = *rounds;
   if (auto ok = decode_salt_and_digest(fields[1], fields[2], hash); !ok) {
     return unexpected(ok.error());
@@ -195,13 +160,13 @@ Result<PasswordHash, std::string> parse_argon2id(std::string_view rest) {
   PasswordHash hash;
   hash.kind = PasswordHashKind::argon2id;
   if (auto ok = parse_argon2_parameters(fields[1], hash); !ok) return unexpected(ok.error());
-  auto salt = decode_field(fields[2], Padding::none, "salt");
+  auto salt = decode_field(fields[2], Base64Padding::none, "salt");
   if (!salt) return unexpected(salt.error());
   if (salt->size() < ARGON2_MIN_SALT_LENGTH) {
     return unexpected(
         fmt::format("salt is {} bytes, less than {}", salt->size(), ARGON2_MIN_SALT_LENGTH));
   }
-  auto digest = decode_field(fields[3], Padding::none, "digest");
+  auto digest = decode_field(fields[3], Base64Padding::none, "digest");
   if (!digest) return unexpected(digest.error());
   if (digest->size() < ARGON2_MIN_OUTLEN) {
     return unexpected(
@@ -209,6 +174,33 @@ Result<PasswordHash, std::string> parse_argon2id(std::string_view rest) {
   }
   hash.salt = std::move(*salt);
   hash.digest = std::move(*digest);
+  return hash;
+}
+
+// ITERATIONS:SALT$STOREDKEY:SERVERKEY, after "SCRAM-SHA-256$".
+Result<PasswordHash, std::string> parse_scram(std::string_view rest) {
+  const auto fields = split(rest, '$');
+  const auto first = fields.size() == 2 ? split(fields[0], ':') : std::vector<std::string_view>{};
+  const auto second = fields.size() == 2 ? split(fields[1], ':') : std::vector<std::string_view>{};
+  if (first.size() != 2 || second.size() != 2)
+    return unexpected(std::string("expected SCRAM-SHA-256$ITERATIONS:SALT$STOREDKEY:SERVERKEY"));
+  PasswordHash hash;
+  hash.kind = PasswordHashKind::scram_sha256;
+  auto iterations = parse_iterations(first[0]);
+  if (!iterations) return unexpected(iterations.error());
+  hash.iterations = *iterations;
+  auto salt = decode_field(first[1], Base64Padding::required, "salt");
+  if (!salt) return unexpected(salt.error());
+  auto stored = decode_field(second[0], Base64Padding::required, "StoredKey");
+  if (!stored) return unexpected(stored.error());
+  auto server = decode_field(second[1], Base64Padding::required, "ServerKey");
+  if (!server) return unexpected(server.error());
+  if (stored->size() != sizeof(Sha256Digest) || server->size() != sizeof(Sha256Digest))
+    return unexpected(
+        fmt::format("StoredKey and ServerKey must be {} bytes each", sizeof(Sha256Digest)));
+  hash.salt = std::move(*salt);
+  hash.digest = std::move(*stored);
+  hash.server_key = std::move(*server);
   return hash;
 }
 
@@ -260,6 +252,13 @@ Result<void, std::string> compute_digest(std::string_view password, const Passwo
       return pbkdf2_digest(password, params.salt, params.iterations, out);
     case PasswordHashKind::argon2id:
       return argon2id_digest(password, params, digest_bytes, out);
+    case PasswordHashKind::scram_sha256: {
+      auto keys = derive_scram_keys(password, params.salt, params.iterations);
+      if (!keys) return unexpected(keys.error());
+      out.assign(keys->stored_key.begin(), keys->stored_key.end());
+      OPENSSL_cleanse(keys->stored_key.data(), keys->stored_key.size());
+      return {};
+    }
   }
   return unexpected(std::string("unknown hash kind"));
 }
@@ -280,6 +279,7 @@ Result<PasswordHash, std::string> parse_password_hash(std::string_view encoded) 
   if (encoded.starts_with(kArgon2idPrefix)) {
     return parse_argon2id(encoded.substr(kArgon2idPrefix.size()));
   }
+  if (encoded.starts_with(kScramPrefix)) return parse_scram(encoded.substr(kScramPrefix.size()));
   if (encoded.empty()) return unexpected(std::string("the password hash is empty"));
   if (encoded.front() != '$') {
     return unexpected(std::string(
@@ -287,22 +287,30 @@ Result<PasswordHash, std::string> parse_password_hash(std::string_view encoded) 
   }
   const auto type = encoded.substr(1, encoded.find('$', 1) - 1);
   return unexpected(
-      fmt::format("unknown hash type '${}$' (Mosquitto writes $6$, $7$ and $argon2id$)", type));
+      fmt::format("unknown hash type '${}$' (Mosquitto writes $6$, $7$ and $argon2id$; shardmq "
+                  "also reads SCRAM-SHA-256$)",
+                  type));
 }
 
 std::string encode_password_hash(const PasswordHash& hash) {
   switch (hash.kind) {
     case PasswordHashKind::sha512:
-      return fmt::format("{}{}${}", kSha512Prefix, encode_base64(hash.salt, Padding::required),
-                         encode_base64(hash.digest, Padding::required));
+      return fmt::format("{}{}${}", kSha512Prefix,
+                         encode_base64(hash.salt, Base64Padding::required),
+                         encode_base64(hash.digest, Base64Padding::required));
     case PasswordHashKind::pbkdf2_sha512:
       return fmt::format("{}{}${}${}", kPbkdf2Prefix, hash.iterations,
-                         encode_base64(hash.salt, Padding::required),
-                         encode_base64(hash.digest, Padding::required));
+                         encode_base64(hash.salt, Base64Padding::required),
+                         encode_base64(hash.digest, Base64Padding::required));
     case PasswordHashKind::argon2id:
       return fmt::format("{}v=19$m={},t={},p={}${}${}", kArgon2idPrefix, hash.memory_kib,
-                         hash.iterations, hash.lanes, encode_base64(hash.salt, Padding::none),
-                         encode_base64(hash.digest, Padding::none));
+                         hash.iterations, hash.lanes, encode_base64(hash.salt, Base64Padding::none),
+                         encode_base64(hash.digest, Base64Padding::none));
+    case PasswordHashKind::scram_sha256:
+      return fmt::format("{}{}:{}${}:{}", kScramPrefix, hash.iterations,
+                         encode_base64(hash.salt, Base64Padding::required),
+                         encode_base64(hash.digest, Base64Padding::required),
+                         encode_base64(hash.server_key, Base64Padding::required));
   }
   return {};
 }
@@ -324,20 +332,24 @@ Result<bool, std::string> verify_password(std::string_view encoded, std::string_
 
 Result<PasswordHash, std::string> make_password_hash(std::string_view password,
                                                      PasswordHashKind kind,
-                                                     std::uint32_t pbkdf2_rounds) {
+                                                     std::optional<std::uint32_t> rounds) {
   PasswordHash hash;
   hash.kind = kind;
   std::size_t salt_bytes = kSha512SaltBytes;
   std::size_t digest_bytes = kSha512DigestBytes;
+  const auto check_rounds = [&](std::uint32_t fallback) -> Result<void, std::string> {
+    hash.iterations = rounds.value_or(fallback);
+    if (hash.iterations < 1 || hash.iterations > INT_MAX) {
+      return unexpected(
+          fmt::format("iteration count {} is not from 1 to {}", hash.iterations, INT_MAX));
+    }
+    return {};
+  };
   switch (kind) {
     case PasswordHashKind::sha512:
       break;
     case PasswordHashKind::pbkdf2_sha512:
-      if (pbkdf2_rounds < 1 || pbkdf2_rounds > INT_MAX) {
-        return unexpected(
-            fmt::format("iteration count {} is not from 1 to {}", pbkdf2_rounds, INT_MAX));
-      }
-      hash.iterations = pbkdf2_rounds;
+      if (auto ok = check_rounds(kDefaultPbkdf2Rounds); !ok) return unexpected(ok.error());
       salt_bytes = kPbkdf2SaltBytes;
       break;
     case PasswordHashKind::argon2id:
@@ -347,10 +359,21 @@ Result<PasswordHash, std::string> make_password_hash(std::string_view password,
       salt_bytes = kArgon2SaltBytes;
       digest_bytes = kArgon2DigestBytes;
       break;
+    case PasswordHashKind::scram_sha256:
+      if (auto ok = check_rounds(kDefaultScramIterations); !ok) return unexpected(ok.error());
+      salt_bytes = kScramSaltBytes;
+      break;
   }
   auto salt = random_bytes(salt_bytes);
   if (!salt) return unexpected(salt.error());
   hash.salt = std::move(*salt);
+  if (kind == PasswordHashKind::scram_sha256) {
+    auto keys = derive_scram_keys(password, hash.salt, hash.iterations);
+    if (!keys) return unexpected(keys.error());
+    hash.digest.assign(keys->stored_key.begin(), keys->stored_key.end());
+    hash.server_key.assign(keys->server_key.begin(), keys->server_key.end());
+    return hash;
+  }
   if (auto ok = compute_digest(password, hash, digest_bytes, hash.digest); !ok) {
     return unexpected(ok.error());
   }
@@ -358,19 +381,19 @@ Result<PasswordHash, std::string> make_password_hash(std::string_view password,
 }
 
 Result<std::string, std::string> hash_password(std::string_view password, PasswordHashKind kind,
-                                               std::uint32_t pbkdf2_rounds) {
-  auto hash = make_password_hash(password, kind, pbkdf2_rounds);
+                                               std::optional<std::uint32_t> rounds) {
+  auto hash = make_password_hash(password, kind, rounds);
   if (!hash) return unexpected(hash.error());
   return encode_password_hash(*hash);
 }
 
 Result<PasswordHashKind, std::string> parse_hash_kind_name(std::string_view name) {
-  for (const auto kind :
-       {PasswordHashKind::sha512, PasswordHashKind::pbkdf2_sha512, PasswordHashKind::argon2id}) {
+  for (const auto kind : {PasswordHashKind::sha512, PasswordHashKind::pbkdf2_sha512,
+                          PasswordHashKind::argon2id, PasswordHashKind::scram_sha256}) {
     if (name == hash_kind_name(kind)) return kind;
   }
-  return unexpected(
-      fmt::format("Unknown hash type '{}' (sha512-pbkdf2, argon2id or sha512)", name));
+  return unexpected(fmt::format(
+      "Unknown hash type '{}' (sha512-pbkdf2, argon2id, sha512 or scram-sha-256)", name));
 }
 
 std::string_view hash_kind_name(PasswordHashKind kind) {
@@ -381,13 +404,15 @@ std::string_view hash_kind_name(PasswordHashKind kind) {
       return "sha512-pbkdf2";
     case PasswordHashKind::argon2id:
       return "argon2id";
+    case PasswordHashKind::scram_sha256:
+      return "scram-sha-256";
   }
   return "?";
 }
 
 bool looks_like_password_hash(std::string_view field) {
   return field.starts_with(kSha512Prefix) || field.starts_with(kPbkdf2Prefix) ||
-         field.starts_with(kArgon2idPrefix);
+         field.starts_with(kArgon2idPrefix) || field.starts_with(kScramPrefix);
 }
 
 }  // namespace shardmq::broker

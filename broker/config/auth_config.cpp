@@ -6,7 +6,7 @@ namespace shardmq::broker {
 void read_auth(Reader& r, const toml::table& t, Config& c) {
   r.only(t, "auth",
          {"password_file", "acl_file", "allow_anonymous", "hash_workers", "max_login_failures",
-          "login_failure_window_s", "login_timeout_s"});
+          "login_failure_window_s", "login_timeout_s", "scram"});
   AuthConfig& a = c.auth;
   if (auto* v = r.string(t, "auth", "password_file")) a.password_file = *v;
   if (auto* v = r.string(t, "auth", "acl_file")) a.acl_file = *v;
@@ -15,6 +15,7 @@ void read_auth(Reader& r, const toml::table& t, Config& c) {
   r.integer(t, "auth", "max_login_failures", a.max_login_failures);
   r.integer(t, "auth", "login_failure_window_s", a.login_failure_window_s, 1, 86400);
   r.integer(t, "auth", "login_timeout_s", a.login_timeout_s, 1, 3600);
+  if (auto v = r.boolean(t, "auth", "scram")) a.scram = *v;
 }
 
 void read_listener_auth(Reader& r, const toml::table& t, ListenerConfig& l) {

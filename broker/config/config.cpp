@@ -57,6 +57,7 @@ hash_workers = 2      # threads that verify password hashes, off the shards' loo
 max_login_failures = 10      # per source address (and shard) in the window; 0: no limit
 login_failure_window_s = 60
 login_timeout_s = 60  # how long a CONNECT may wait for its password check
+scram = true          # MQTT 5 SCRAM-SHA-256 logins against the password file's SCRAM entries
 )";
 
 void read_broker(Reader& r, const toml::table& t, Config& c) {

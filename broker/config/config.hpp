@@ -48,6 +48,9 @@ struct AuthConfig {
   // How long a CONNECT may wait for its verdict (hashes queue up in a login storm); the
   // connect timeout stops counting once the CONNECT has arrived.
   std::uint32_t login_timeout_s = 60;
+  // MQTT 5 enhanced authentication with SCRAM-SHA-256 against the password file's
+  // SCRAM-SHA-256$ entries (shardmq-passwd -H scram-sha-256). Needs a password file.
+  bool scram = true;
 
   bool anonymous_allowed(const std::optional<bool>& listener_setting) const {
     return listener_setting.value_or(allow_anonymous.value_or(password_file.empty()));

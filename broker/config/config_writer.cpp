@@ -150,6 +150,7 @@ std::string write_config_toml(const Config& c) {
   out += fmt::format("max_login_failures = {}\n", a.max_login_failures);
   out += fmt::format("login_failure_window_s = {}\n", a.login_failure_window_s);
   out += fmt::format("login_timeout_s = {}\n", a.login_timeout_s);
+  out += fmt::format("scram = {}\n", boolean(a.scram));
   return out;
 }
 

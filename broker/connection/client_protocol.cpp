@@ -162,7 +162,9 @@ void ClientProtocol::protocol_error(Connection& c, ReasonCode reason, std::strin
            why, static_cast<unsigned>(reason));
   if (c.state == Connection::State::connected) {
     connections_.send_disconnect(c, reason);
-  } else if (c.state == Connection::State::awaiting_connect && c.version == ProtocolVersion::v5) {
+  } else if ((c.state == Connection::State::awaiting_connect ||
+              c.state == Connection::State::authenticating) &&
+             c.version == ProtocolVersion::v5) {
     core::ConnAck ack;
     ack.reason_code = reason;
     connections_.send_packet(c, ack);
@@ -174,6 +176,12 @@ void ClientProtocol::handle_packet(Connection& c, const core::Packet& p) {
   if (c.state == Connection::State::awaiting_connect) {
     if (auto* connect = std::get_if<core::Connect>(&p)) return handle_connect(c, *connect);
     return protocol_error(c, ReasonCode::ProtocolError, "first packet is not CONNECT");
+  }
+  if (c.state == Connection::State::authenticating) {  // in an enhanced authentication exchange
+    if (auto* auth = std::get_if<core::Auth>(&p)) return handle_auth(c, *auth);
+    if (std::holds_alternative<core::Disconnect>(p))
+      return connections_.close(c, CloseKind::graceful);
+    return protocol_error(c, ReasonCode::ProtocolError, "a packet other than AUTH before CONNACK");
   }
   switch (core::packet_type(p)) {
     case core::PacketType::Connect:
@@ -210,7 +218,7 @@ void ClientProtocol::handle_packet(Connection& c, const core::Packet& p) {
       return connections_.close(c, CloseKind::graceful);
     }
     case core::PacketType::Auth:
-      return protocol_error(c, ReasonCode::ProtocolError, "AUTH without an authentication method");
+      return handle_auth(c, std::get<core::Auth>(p));
     default:
       return protocol_error(c, ReasonCode::ProtocolError, "packet not sent by clients");
   }
@@ -234,6 +242,7 @@ void ClientProtocol::on_closing(Connection& c, bool was_connected) {
 void ClientProtocol::on_released(Connection& c) {
   mesh_.forget(&c);
   if (c.in_held_list) std::erase(held_ack_connections_, &c);
+  if (!enhanced_auth_.empty()) forget_enhanced_auth(c);
 }
 
 void ClientProtocol::begin_shutdown() {

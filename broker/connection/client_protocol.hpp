@@ -11,11 +11,15 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
+#include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "broker/auth/auth_method.hpp"
 #include "broker/auth/authenticator.hpp"
 #include "broker/connection/connection_events.hpp"
 #include "broker/mesh/shard_envelope.hpp"
@@ -84,6 +88,13 @@ class ClientProtocol final : public ConnectionEvents, public AuthWaiter {
   void send_detach(unsigned home, Session* session, ConnectionRef connection,
                    std::vector<std::uint16_t> qos2_awaiting_rel);
   void to_home(Connection& c, ShardEnvelope::Kind kind, void* request);
+  // MQTT 5 enhanced authentication: AUTH packets until the method decides, at CONNECT and on
+  // re-authentication (enhanced_auth_flow.cpp).
+  void start_enhanced_auth(Connection& c, const core::Connect& p);
+  void handle_auth(Connection& c, const core::Auth& p);
+  void answer_auth_step(Connection& c, AuthStep step);
+  void send_connack(Connection& c, core::ConnAck& ack);
+  void forget_enhanced_auth(const Connection& c);
   // PUBLISH, SUBSCRIBE, UNSUBSCRIBE, wills (publish_flow.cpp).
   void handle_publish(Connection& c, const core::Publish& p);
   void handle_subscribe(Connection& c, const core::Subscribe& p);
@@ -111,6 +122,14 @@ class ClientProtocol final : public ConnectionEvents, public AuthWaiter {
   std::vector<std::pair<std::uint32_t, AttachRequest*>> authenticating_;  // by serial
   std::vector<std::pair<Connection*, std::uint32_t>> resume_list_;        // answered by their home
   std::vector<Connection*> held_ack_connections_;
+  // Clients that logged in with an authentication method (for re-authentication), by serial.
+  struct EnhancedAuth {
+    AuthMethod* method = nullptr;
+    std::unique_ptr<AuthExchange> exchange;  // null between exchanges
+    std::string reply;                       // the verdict's data, until the CONNACK takes it
+    std::string address;                     // the source address, for failure limits
+  };
+  std::unordered_map<std::uint32_t, EnhancedAuth> enhanced_auth_;
   std::uint64_t next_assigned_id_ = 1;
   core::Packet scratch_packet_;  // the packet being handled; views into the receive buffer
   io::ByteBlock layer_app_;      // plaintext out of a connection's TLS/WebSocket layer

@@ -90,6 +90,11 @@ void ClientProtocol::handle_connect(Connection& c, const core::Connect& p) {
   connections_.update_receive_pause(c);
   authenticating_.emplace_back(c.serial, req);
   connections_.arm_login_deadline(c, config_.auth.login_timeout_s);
+  if (p.version == ProtocolVersion::v5 && p.properties.authentication_method)
+    return start_enhanced_auth(c, p);
+  if (p.properties.authentication_data)
+    return protocol_error(c, ReasonCode::ProtocolError,
+                          "Authentication Data without an Authentication Method");
   ConnectCredentials who;
   who.client_id = c.client_id.view();
   // The views below point into the CONNECT and the name just assigned: valid for this call.
@@ -127,13 +132,17 @@ void ClientProtocol::refuse_connect(Connection& c, AuthVerdict verdict) {
   const bool bad = verdict == AuthVerdict::bad_credentials;
   // As Mosquitto answers: 5.0 tells a bad password (0x86) from a refusal (0x87); 3.1.1
   // answers both with 5 (not authorised), never 4.
-  if (c.version == ProtocolVersion::v5)
+  if (c.version == ProtocolVersion::v5 && verdict == AuthVerdict::bad_method)
+    ack.reason_code = ReasonCode::BadAuthenticationMethod;
+  else if (c.version == ProtocolVersion::v5)
     ack.reason_code = bad ? ReasonCode::BadUserNameOrPassword : ReasonCode::NotAuthorized;
   else
     ack.reason_code = static_cast<ReasonCode>(core::ConnectReturnCode::NotAuthorized);
   connections_.send_packet(c, ack);
   log_debug("refused client '{}': {}", c.client_id.view(),
-            bad ? "bad user name or password" : "not authorised");
+            bad                                  ? "bad user name or password"
+            : verdict == AuthVerdict::bad_method ? "authentication method not offered"
+                                                 : "not authorised");
   connections_.close(c, CloseKind::graceful);
 }
 
@@ -196,7 +205,7 @@ void ClientProtocol::complete_connect(Connection& c, const AttachReply& reply) {
     if (config.max_packet_size < core::kMaxRemainingLength)
       ack.properties.maximum_packet_size = config.max_packet_size;
   }
-  connections_.send_packet(c, ack);
+  send_connack(c, ack);
   connections_.forget_peer_address(c);
   connections_.arm_keepalive(c);
   ShardCounters::bump(counters_.clients_total);

@@ -8,6 +8,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 
+from auth_broker import AuthBroker  # noqa: E402
 from broker_process import BrokerOptions, BrokerProcess, broker_kind, shardmq_binary  # noqa: E402
 from paho_client import MQTTv311, PahoClient  # noqa: E402
 from raw_mqtt import RawConnection  # noqa: E402
@@ -111,3 +112,23 @@ def clients(broker):
     pool = ClientPool(broker)
     yield pool
     pool.close_all()
+
+
+@pytest.fixture
+def started(tmp_path):
+    """started(kind, **auth) -> a running AuthBroker (shardmq or Mosquitto) with those [auth]
+    settings; all are stopped and checked at the end."""
+    brokers = []
+
+    def start(kind, shards=2, tls=None, **auth):
+        b = AuthBroker(kind, tmp_path / f"{kind}-{len(brokers)}", auth, shards=shards, tls=tls)
+        b.workdir.mkdir(parents=True, exist_ok=True)
+        brokers.append(b)
+        return b.start()
+
+    yield start
+    for b in brokers:
+        code = b.stop()
+        assert not b.killed, f"{b.describe()} ignored SIGTERM\n{b.log_tail()}"
+        assert code == 0, f"{b.describe()} exited with {code}\n{b.diagnostics()}"
+        assert not b.sanitizer_lines(), b.diagnostics()

@@ -5,7 +5,7 @@ import time
 import paho.mqtt.client as mqtt
 import pytest
 
-from auth_broker import AuthBroker, have_mosquitto_tools, mosquitto_passwd
+from auth_broker import have_mosquitto_tools, mosquitto_passwd
 from listener_broker import client_tls_context
 from tls_certs import CLIENT_CN, make_certs, openssl_available
 from paho_client import MQTTv5, MQTTv311, PahoClient
@@ -15,25 +15,6 @@ pytestmark = pytest.mark.skipif(not have_mosquitto_tools(),
                                 reason="needs mosquitto and mosquitto_passwd (scripts/deps test)")
 
 BROKERS = ["shardmq", "mosquitto"]
-
-
-@pytest.fixture
-def started(tmp_path):
-    """started(kind, **auth) -> a running AuthBroker; all are stopped and checked at the end."""
-    brokers = []
-
-    def start(kind, shards=2, tls=None, **auth):
-        b = AuthBroker(kind, tmp_path / f"{kind}-{len(brokers)}", auth, shards=shards, tls=tls)
-        b.workdir.mkdir(parents=True, exist_ok=True)
-        brokers.append(b)
-        return b.start()
-
-    yield start
-    for b in brokers:
-        code = b.stop()
-        assert not b.killed, f"{b.describe()} ignored SIGTERM\n{b.log_tail()}"
-        assert code == 0, f"{b.describe()} exited with {code}\n{b.diagnostics()}"
-        assert not b.sanitizer_lines(), b.diagnostics()
 
 
 @pytest.fixture
