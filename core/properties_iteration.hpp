@@ -65,6 +65,43 @@ void walk_repeating_properties(Bytes raw, U&& on_user, S&& on_subid) {
 
 }  // namespace detail
 
+// The value of a four-byte-integer property, from its whole encoding (as for_each_property
+// gives it: identifier, then the value big-endian).
+inline std::uint32_t four_byte_property_value(Bytes whole) {
+  std::uint32_t v = 0;
+  for (std::size_t i = 1; i < 5 && i < whole.size(); ++i)
+    v = v << 8 | std::to_integer<std::uint32_t>(whole[i]);
+  return v;
+}
+
+// Calls fn(id, property) for each property of a validated block, `property` being its whole
+// encoding (identifier and value), in order: for copying a block with changes.
+template <typename F>
+void for_each_property(Bytes raw, F&& fn) {
+  WireReader r(raw);
+  while (!r.empty()) {
+    const std::byte* start = r.position();
+    std::uint8_t id = 0;
+    if (!r.u8(id)) return;
+    bool ok = true;
+    if (int n = detail::fixed_property_value_size(id); n != 0) {
+      Bytes skip;
+      ok = r.bytes(static_cast<std::size_t>(n), skip);
+    } else if (id == 0x0B) {
+      std::uint32_t v = 0;
+      ok = r.varint(v) == VarintStatus::Ok;
+    } else if (id == 0x26) {
+      StringPair p;
+      ok = r.string(p.name) && r.string(p.value);
+    } else {
+      Bytes skip;
+      ok = r.binary(skip);
+    }
+    if (!ok) return;
+    fn(static_cast<PropertyId>(id), Bytes(start, static_cast<std::size_t>(r.position() - start)));
+  }
+}
+
 template <typename F>
 void Properties::for_each_user_property(F&& fn) const {
   if (raw_user_property_count != 0) {

@@ -6,6 +6,7 @@
 #include "broker/connection/connection_table.hpp"
 #include "broker/log.hpp"
 #include "broker/mesh/mesh_link.hpp"
+#include "broker/message/will_message.hpp"
 #include "broker/session/session_store.hpp"
 #include "core/decoder.hpp"
 
@@ -213,6 +214,13 @@ void ClientProtocol::handle_packet(Connection& c, const core::Packet& p) {
       return;
     case core::PacketType::Disconnect: {
       auto& d = std::get<core::Disconnect>(p);
+      if (auto expiry = d.properties.session_expiry_interval) {
+        // MQTT 5 3.14.2.2.2: a session that was to end with its connection cannot be kept.
+        if (c.session_expiry_zero && *expiry != 0)
+          return protocol_error(c, ReasonCode::ProtocolError,
+                                "DISCONNECT sets a Session Expiry Interval after CONNECT's 0");
+        disconnect_expiry_s_ = expiry;  // for the detach that closing causes
+      }
       // MQTT 5 reason 0x04: disconnect, but publish the will.
       c.clean_disconnect = d.reason_code != ReasonCode::DisconnectWithWillMessage;
       return connections_.close(c, CloseKind::graceful);
@@ -235,8 +243,19 @@ void ClientProtocol::handle_client_ack(Connection& c, core::PacketType type,
 }
 
 void ClientProtocol::on_closing(Connection& c, bool was_connected) {
-  if (was_connected && !c.clean_disconnect) publish_will(c);
-  detach_from_session(c);
+  PublishedMessage* will = std::exchange(c.will, nullptr);
+  std::uint32_t delay_s = 0;
+  if (will && (!was_connected || c.clean_disconnect)) {
+    will->release();  // a clean DISCONNECT (or no CONNACK yet): no will
+    will = nullptr;
+  } else if (will) {
+    delay_s = take_will_delay(will);
+    if (delay_s == 0) {
+      publish_will(c.client_id, will);
+      will = nullptr;
+    }
+  }
+  detach_from_session(c, will, delay_s);
 }
 
 void ClientProtocol::on_released(Connection& c) {

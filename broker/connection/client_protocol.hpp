@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -23,6 +24,7 @@
 #include "broker/auth/authenticator.hpp"
 #include "broker/connection/connection_events.hpp"
 #include "broker/mesh/shard_envelope.hpp"
+#include "broker/session/will_publisher.hpp"
 #include "broker/shard/shard_context.hpp"
 #include "core/packets.hpp"
 #include "io/byte_block.hpp"
@@ -38,7 +40,7 @@ class SessionStore;
 class StorageLink;
 struct Connection;
 
-class ClientProtocol final : public ConnectionEvents, public AuthWaiter {
+class ClientProtocol final : public ConnectionEvents, public AuthWaiter, public WillPublisher {
  public:
   ClientProtocol(ShardContext& ctx, ConnectionTable& connections, SessionStore& sessions,
                  Router& router, MeshLink& mesh, AccessControl& access, StorageLink& storage);
@@ -69,6 +71,8 @@ class ClientProtocol final : public ConnectionEvents, public AuthWaiter {
   void on_released(Connection& c) override;
   // AuthWaiter
   void on_authenticated(std::uint32_t serial, AuthVerdict verdict) override;
+  // WillPublisher: a will published now (its connection ended, or its delay passed).
+  void publish_will(const ClientName& who, PublishedMessage* will) override;
 
  private:
   // Framing and dispatch (client_protocol.cpp).
@@ -84,9 +88,8 @@ class ClientProtocol final : public ConnectionEvents, public AuthWaiter {
   void complete_connect(Connection& c, const AttachReply& reply);
   void resume_later(Connection& c);
   void resume_connections();
-  void detach_from_session(Connection& c);
-  void send_detach(unsigned home, Session* session, ConnectionRef connection,
-                   std::vector<std::uint16_t> qos2_awaiting_rel);
+  void detach_from_session(Connection& c, PublishedMessage* delayed_will, std::uint32_t delay_s);
+  void send_detach(unsigned home, DetachNotice* notice);
   void to_home(Connection& c, ShardEnvelope::Kind kind, void* request);
   // MQTT 5 enhanced authentication: AUTH packets until the method decides, at CONNECT and on
   // re-authentication (enhanced_auth_flow.cpp).
@@ -100,7 +103,6 @@ class ClientProtocol final : public ConnectionEvents, public AuthWaiter {
   void handle_subscribe(Connection& c, const core::Subscribe& p);
   void handle_unsubscribe(Connection& c, const core::Unsubscribe& p);
   void handle_client_ack(Connection& c, core::PacketType type, std::uint16_t packet_id);
-  void publish_will(Connection& c);
   void send_publish_ack(Connection& c, std::uint32_t ack);
   void refuse_publish(Connection& c, std::uint16_t packet_id, std::uint8_t qos,
                       core::ReasonCode reason);
@@ -122,6 +124,8 @@ class ClientProtocol final : public ConnectionEvents, public AuthWaiter {
   std::vector<std::pair<std::uint32_t, AttachRequest*>> authenticating_;  // by serial
   std::vector<std::pair<Connection*, std::uint32_t>> resume_list_;        // answered by their home
   std::vector<Connection*> held_ack_connections_;
+  // The Session Expiry Interval of the DISCONNECT being handled, for the detach it causes.
+  std::optional<std::uint32_t> disconnect_expiry_s_;
   // Clients that logged in with an authentication method (for re-authentication), by serial.
   struct EnhancedAuth {
     AuthMethod* method = nullptr;
@@ -133,6 +137,7 @@ class ClientProtocol final : public ConnectionEvents, public AuthWaiter {
   std::uint64_t next_assigned_id_ = 1;
   core::Packet scratch_packet_;  // the packet being handled; views into the receive buffer
   io::ByteBlock layer_app_;      // plaintext out of a connection's TLS/WebSocket layer
+  std::string expiry_scratch_;   // a delivery's properties with the Message Expiry left
 };
 
 }  // namespace shardmq::broker

@@ -80,6 +80,7 @@ void ClientProtocol::handle_connect(Connection& c, const core::Connect& p) {
   req->clean_start = p.clean_start;
   if (p.version == ProtocolVersion::v5) {
     req->session_expiry_s = p.properties.session_expiry_interval.value_or(0);
+    c.session_expiry_zero = req->session_expiry_s == 0;
     req->receive_maximum = p.properties.receive_maximum.value_or(65535);
   } else {
     req->session_expiry_s = p.clean_start ? 0 : 0xFFFFFFFFu;  // 3.1.1: kept until clean
@@ -164,15 +165,14 @@ void ClientProtocol::on_attached(AttachReply& reply, unsigned from) {
   if (c && c->state == Connection::State::attaching) return complete_connect(*c, reply);
   if (!reply.session) return;
   // The connection went while its CONNECT was on the way: let the session go.
-  send_detach(from, reply.session, reply.connection, std::move(reply.qos2_awaiting_rel));
+  auto* n = new DetachNotice;
+  n->session = reply.session;
+  n->connection = reply.connection;
+  n->qos2_awaiting_rel = std::move(reply.qos2_awaiting_rel);
+  send_detach(from, n);
 }
 
-void ClientProtocol::send_detach(unsigned home, Session* session, ConnectionRef connection,
-                                 std::vector<std::uint16_t> qos2_awaiting_rel) {
-  auto* n = new DetachNotice;
-  n->session = session;
-  n->connection = connection;
-  n->qos2_awaiting_rel = std::move(qos2_awaiting_rel);
+void ClientProtocol::send_detach(unsigned home, DetachNotice* n) {
   if (home == id_) return sessions_.detach(n);
   mesh_.push(home, ShardEnvelope{ShardEnvelope::Kind::detach, 0, ctx_.self(), 0, n}, nullptr);
 }
@@ -236,14 +236,25 @@ void ClientProtocol::resume_connections() {
   }
 }
 
-// The connection is going: the home shard keeps (or ends) the session.
-void ClientProtocol::detach_from_session(Connection& c) {
-  if (c.state == Connection::State::awaiting_connect || c.client_id.empty()) return;
-  if (!c.session_attached) return;  // attach still in flight: answered in on_attached
+// The connection is going: the home shard keeps (or ends) the session, and holds a will with
+// a Will Delay (one reference, taken) until the delay or the session's end.
+void ClientProtocol::detach_from_session(Connection& c, PublishedMessage* delayed_will,
+                                         std::uint32_t delay_s) {
+  const std::optional<std::uint32_t> expiry = std::exchange(disconnect_expiry_s_, std::nullopt);
+  if (c.state == Connection::State::awaiting_connect || c.client_id.empty() ||
+      !c.session_attached) {  // (attach still in flight: answered in on_attached)
+    if (delayed_will) publish_will(c.client_id, delayed_will);  // no session to wait with
+    return;
+  }
   c.session_attached = false;
-  std::vector<std::uint16_t> qos2;
-  if (c.inbound) qos2 = std::move(c.inbound->qos2_awaiting_rel);
-  send_detach(c.home, c.session, self(c), std::move(qos2));
+  auto* n = new DetachNotice;
+  n->session = c.session;
+  n->connection = self(c);
+  if (c.inbound) n->qos2_awaiting_rel = std::move(c.inbound->qos2_awaiting_rel);
+  n->session_expiry_s = expiry;
+  n->will = delayed_will;
+  n->will_delay_s = delay_s;
+  send_detach(c.home, n);
 }
 
 }  // namespace shardmq::broker

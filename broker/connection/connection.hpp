@@ -61,8 +61,9 @@ struct Connection {
   bool recv_paused_in_loop = false;
   bool in_flush_list = false;
   bool close_when_flushed = false;
-  bool session_attached = false;  // the home shard counts this connection as the session's
-  bool in_held_list = false;      // listed in the shard's held-ack connections
+  bool session_attached = false;     // the home shard counts this connection as the session's
+  bool in_held_list = false;         // listed in the shard's held-ack connections
+  bool session_expiry_zero = false;  // MQTT 5 CONNECT asked for Session Expiry 0
   std::uint16_t keepalive_s = 0;
   std::uint16_t listener = 0;        // index into the configured listeners
   std::uint16_t home = 0;            // the session's home shard

@@ -10,6 +10,7 @@
 #include "broker/log.hpp"
 #include "broker/mesh/mesh_link.hpp"
 #include "broker/message/local_publish.hpp"
+#include "broker/message/message_expiry.hpp"
 #include "broker/routing/router.hpp"
 #include "broker/session/session_store.hpp"
 #include "broker/storage/storage_link.hpp"
@@ -46,6 +47,7 @@ void ClientProtocol::handle_publish(Connection& c, const core::Publish& p) {
   pub.qos = qos;
   pub.retain = p.retain;
   pub.origin_session = reinterpret_cast<std::uintptr_t>(c.session);
+  pub.expires = p.properties.message_expiry_interval.has_value();
   bool congested = router_.route(pub, &c);
   if (qos == 0) return;
   if (qos == 2) c.inbound_qos().qos2_awaiting_rel.push_back(p.packet_id);
@@ -160,16 +162,16 @@ void ClientProtocol::handle_unsubscribe(Connection& c, const core::Unsubscribe& 
   to_home(c, ShardEnvelope::Kind::unsubscribe, req);
 }
 
-void ClientProtocol::publish_will(Connection& c) {
-  if (!c.will) return;
-  LocalPublish pub(c.will);  // adopts the reference
-  c.will = nullptr;
-  if (!access_.may_publish(c.client_id, pub.topic)) {
-    log_info("not publishing the will of '{}' to '{}': not authorised", c.client_id.view(),
-             pub.topic);
+// A will, now: its connection ended without DISCONNECT, or its Will Delay passed on the
+// session's home shard. Its Message Expiry starts counting here.
+void ClientProtocol::publish_will(const ClientName& who, PublishedMessage* will) {
+  arm_message_expiry(*will, steady_now_ms());
+  LocalPublish pub(will);  // adopts the reference
+  if (!access_.may_publish(who, pub.topic)) {
+    log_info("not publishing the will of '{}' to '{}': not authorised", who.view(), pub.topic);
     return;
   }
-  log_debug("publishing the will of '{}' to '{}'", c.client_id.view(), pub.topic);
+  log_debug("publishing the will of '{}' to '{}'", who.view(), pub.topic);
   router_.route(pub, nullptr);
 }
 
@@ -179,9 +181,10 @@ void ClientProtocol::on_delivery(const ShardEnvelope& e) {
   auto* m = static_cast<PublishedMessage*>(e.ptr);
   Connection* c = connections_.find(e.target);
   if (c && c->state == Connection::State::connected)
-    connections_.write_publish(*c, m->topic(), m->properties(), m->payload(),
-                               e.flags & kDeliverQosMask, static_cast<std::uint16_t>(e.aux),
-                               e.flags & kDeliverDup, e.flags & kDeliverRetain, e.seq);
+    connections_.write_publish(
+        *c, m->topic(), properties_to_send(*m, m->expires() ? steady_now_ms() : 0, expiry_scratch_),
+        m->payload(), e.flags & kDeliverQosMask, static_cast<std::uint16_t>(e.aux),
+        e.flags & kDeliverDup, e.flags & kDeliverRetain, e.seq);
   m->release();
 }
 

@@ -31,6 +31,13 @@ class LazyDeque {
     q_->erase(it);
     if (q_->empty()) q_.reset();
   }
+  template <typename Pred>
+  std::size_t erase_if(Pred pred) {
+    if (!q_) return 0;
+    const std::size_t n = std::erase_if(*q_, pred);
+    if (q_->empty()) q_.reset();
+    return n;
+  }
   void clear() { q_.reset(); }
 
   iterator begin() { return q_ ? q_->begin() : iterator(); }

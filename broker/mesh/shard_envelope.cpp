@@ -4,6 +4,10 @@
 
 namespace shardmq::broker {
 
+DetachNotice::~DetachNotice() {
+  if (will) will->release();
+}
+
 void release_envelope(const ShardEnvelope& e) {
   using K = ShardEnvelope::Kind;
   switch (e.kind) {

@@ -14,6 +14,7 @@
 
 namespace shardmq::broker {
 
+class PublishedMessage;
 struct Session;
 
 struct ShardEnvelope {
@@ -81,6 +82,16 @@ struct DetachNotice {
   Session* session = nullptr;
   ConnectionRef connection;
   std::vector<std::uint16_t> qos2_awaiting_rel;
+  std::optional<std::uint32_t> session_expiry_s;  // MQTT 5: set by the client's DISCONNECT
+  // MQTT 5: a will with a Will Delay Interval, for the session to publish when the delay or
+  // the session's end comes first (one reference; released with the notice if unused).
+  PublishedMessage* will = nullptr;
+  std::uint32_t will_delay_s = 0;
+
+  DetachNotice() = default;
+  DetachNotice(const DetachNotice&) = delete;
+  DetachNotice& operator=(const DetachNotice&) = delete;
+  ~DetachNotice();
 };
 
 struct SubscribeRequest {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "broker/message/message_expiry.hpp"
 #include "broker/message/published_message.hpp"
 
 namespace shardmq::broker {
@@ -18,6 +19,7 @@ struct LocalPublish {
   std::uint8_t qos = 0;
   bool retain = false;
   std::uint64_t origin_session = 0;
+  bool expires = false;  // the properties carry a Message Expiry Interval
 
   LocalPublish() = default;
   LocalPublish(const LocalPublish&) = delete;
@@ -30,6 +32,7 @@ struct LocalPublish {
         qos(m->qos()),
         retain(m->retain()),
         origin_session(m->origin_session()),
+        expires(m->expires()),
         shared_(m) {}
   ~LocalPublish() {
     if (shared_) shared_->release();
@@ -38,8 +41,10 @@ struct LocalPublish {
   // The shared copy (made once, on first use). The caller takes no reference: add_ref()
   // what it keeps. Null only when memory ran out.
   PublishedMessage* shared() const {
-    if (!shared_)
+    if (!shared_) {
       shared_ = PublishedMessage::create(topic, properties, payload, qos, retain, origin_session);
+      if (expires && shared_) arm_message_expiry(*shared_, steady_now_ms());
+    }
     return shared_;
   }
 

@@ -51,6 +51,17 @@ class PublishedMessage {
   bool retain() const { return retain_; }
   std::uint64_t origin_session() const { return origin_session_; }
 
+  // MQTT 5 Message Expiry (message_expiry.hpp): when the message stops being deliverable,
+  // and where the 4-byte interval sits in properties() so a delivery can say what is left.
+  bool expires() const { return expiry_offset_ != kNoExpiry; }
+  std::uint64_t expires_at_ms() const { return expires_at_ms_; }
+  std::uint32_t expiry_offset() const { return expiry_offset_; }
+  void arm_expiry(std::uint32_t offset, std::uint64_t at_ms) {
+    expiry_offset_ = offset;
+    expires_at_ms_ = at_ms;
+  }
+  static constexpr std::uint32_t kNoExpiry = 0xFFFFFFFFu;
+
  private:
   PublishedMessage() = default;
   static void copy(char* to, std::string_view from) {
@@ -65,7 +76,9 @@ class PublishedMessage {
   std::uint32_t topic_len_ = 0;
   std::uint32_t props_len_ = 0;
   std::uint32_t payload_len_ = 0;
+  std::uint32_t expiry_offset_ = kNoExpiry;
   std::uint64_t origin_session_ = 0;
+  std::uint64_t expires_at_ms_ = 0;
 };
 
 }  // namespace shardmq::broker

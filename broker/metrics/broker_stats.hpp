@@ -24,6 +24,7 @@ struct alignas(64) ShardCounters {
   std::atomic<std::uint64_t> messages_dropped{0};  // QoS 0 to a full outbound queue
   std::atomic<std::uint64_t> protocol_errors{0};
   std::atomic<std::uint64_t> retained_dropped{0};  // over the retained ceiling
+  std::atomic<std::uint64_t> messages_expired{0};  // MQTT 5 Message Expiry passed before sending
   std::atomic<std::uint64_t> subscriptions{0};
   Histogram mesh_batch;  // envelopes drained from the other shards per loop turn (if any)
 

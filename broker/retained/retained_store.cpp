@@ -2,6 +2,7 @@
 
 #include "broker/mesh/mesh_link.hpp"
 #include "broker/message/local_publish.hpp"
+#include "broker/message/message_expiry.hpp"
 #include "broker/storage/storage_link.hpp"
 
 namespace shardmq::broker {
@@ -57,6 +58,14 @@ void RetainedStore::apply(PublishedMessage* m, std::uint64_t order) {
     return;
   }
   tree_.set(m->topic(), RetainedMessage(m, order));
+}
+
+void RetainedStore::forget_if_expired(std::string_view topic, std::uint64_t now_ms) {
+  const RetainedMessage* r = tree_.find(topic);
+  if (!r || !message_expired(*r->message(), now_ms)) return;
+  const std::uint64_t order = r->order();
+  tree_.erase(topic);
+  remember_clear(topic, order);  // an older update still on its way must not bring it back
 }
 
 void RetainedStore::remember_clear(std::string_view topic, std::uint64_t order) {

@@ -41,6 +41,9 @@ class RetainedStore {
     return tree_.resume(cursor, f);
   }
   std::size_t size() const { return tree_.size(); }
+  // Drops the topic's message if its Message Expiry has passed (each replica does so on its
+  // own when it meets one: the deadline is the same everywhere).
+  void forget_if_expired(std::string_view topic, std::uint64_t now_ms);
 
  private:
   void apply(PublishedMessage* m, std::uint64_t order);

@@ -2,10 +2,13 @@
 // window and output allow (a '#' subscription may match millions): a session without room
 // waits in the streaming list and goes on when its output drains or at the end of a turn.
 #include <algorithm>
+#include <string>
+#include <vector>
 
 #include "broker/connection/connection_table.hpp"
 #include "broker/mesh/mesh_link.hpp"
 #include "broker/message/local_publish.hpp"
+#include "broker/message/message_expiry.hpp"
 #include "broker/retained/retained_store.hpp"
 #include "broker/session/session_store.hpp"
 
@@ -34,8 +37,13 @@ void SessionStore::pump_retained(Session& s) {
     }
     RetainedStream& st = s.retained_streams.front();
     std::size_t n = 0;
-    bool done = retained_.resume(st.cursor, [&](std::string_view, const RetainedMessage& r) {
+    std::vector<std::string> expired;  // dropped from the store once the walk has let go
+    bool done = retained_.resume(st.cursor, [&](std::string_view topic, const RetainedMessage& r) {
       PublishedMessage* m = r.message();
+      if (m->expires() && message_expired(*m, steady_now_ms())) {
+        expired.emplace_back(topic);
+        return true;
+      }
       m->add_ref();
       LocalPublish p(m);
       std::uint8_t qos = p.qos < st.options.max_qos ? p.qos : st.options.max_qos;
@@ -43,6 +51,8 @@ void SessionStore::pump_retained(Session& s) {
       if (s.connection.shard != id_ && retained_turn_budget_ > 0) --retained_turn_budget_;
       return ++n < kChunk && retained_room(s);
     });
+    for (const std::string& topic : expired)
+      retained_.forget_if_expired(topic, steady_now_ms());
     if (done) s.retained_streams.pop_front();
   }
 }

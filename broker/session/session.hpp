@@ -46,17 +46,29 @@ struct OutgoingMessage {
   bool released = false;        // QoS 2: PUBREC received, PUBREL sent, awaiting PUBCOMP
 };
 
-// What a session keeps only while its client is away: the Session Expiry timer and the
-// inbound QoS 2 identifiers not yet released (a connection holds them while online).
+// What a session keeps only while its client is away: the Session Expiry timer, the
+// inbound QoS 2 identifiers not yet released (a connection holds them while online), and a
+// will waiting for its Will Delay Interval.
 struct SessionAway {
   explicit SessionAway(Session* s) : session(s) {}
+  SessionAway(const SessionAway&) = delete;
+  SessionAway& operator=(const SessionAway&) = delete;
+  ~SessionAway() {
+    if (will) will->release();
+  }
   io::TimerNode expiry_timer;  // MQTT 5 Session Expiry Interval (not scheduled: never expires)
+  io::TimerNode will_timer;    // MQTT 5 Will Delay Interval, while `will` waits
   Session* session;
+  PublishedMessage* will = nullptr;  // one reference
   std::vector<std::uint16_t> qos2_awaiting_rel;
 
   static SessionAway* from_timer(io::TimerNode* n) {
     return reinterpret_cast<SessionAway*>(reinterpret_cast<char*>(n) -
                                           offsetof(SessionAway, expiry_timer));
+  }
+  static SessionAway* from_will_timer(io::TimerNode* n) {
+    return reinterpret_cast<SessionAway*>(reinterpret_cast<char*>(n) -
+                                          offsetof(SessionAway, will_timer));
   }
 };
 

@@ -1,7 +1,9 @@
 // Sessions coming and going: attach (new, resumed or taken over), detach, expiry, end.
 #include "broker/log.hpp"
 #include "broker/mesh/mesh_link.hpp"
+#include "broker/message/message_expiry.hpp"
 #include "broker/session/session_store.hpp"
+#include "broker/session/will_publisher.hpp"
 #include "broker/storage/storage_link.hpp"
 
 namespace shardmq::broker {
@@ -70,6 +72,8 @@ void SessionStore::finish_attach(Session* s, AttachRequest& req) {
   }
   std::vector<std::uint16_t> qos2_awaiting_rel;
   if (s->away) {  // back from away: stop its expiry, hand its QoS 2 state to the connection
+    // Back within the Will Delay: no will; a clean start ends the old session: its will goes.
+    end_delayed_will(*s, req.clean_start);
     expiry_timers_.cancel(s->away->expiry_timer);
     qos2_awaiting_rel = std::move(s->away->qos2_awaiting_rel);
     s->away.reset();
@@ -92,7 +96,10 @@ void SessionStore::finish_attach(Session* s, AttachRequest& req) {
   // hands the session straight back, which may end it: look it up again before using it.
   if (sessions_.find(req.client_id) != s || !s->online || !(s->connection == req.connection))
     return;
-  // Unacknowledged messages go again, in their original order (PUBLISH with DUP, or PUBREL).
+  // Unacknowledged messages go again, in their original order (PUBLISH with DUP, or PUBREL),
+  // but not those whose Message Expiry passed meanwhile (a PUBREL still goes: the client has
+  // the message).
+  drop_expired_inflight(*s);
   for (OutgoingMessage& m : s->inflight)
     send_outgoing(*s, m, true);
   pump(*s);
@@ -101,7 +108,7 @@ void SessionStore::finish_attach(Session* s, AttachRequest& req) {
 void SessionStore::detach(DetachNotice* n) {
   Session* s = n->session;
   if (!s->online || !(s->connection == n->connection)) {
-    delete n;  // a connection that no longer holds the session
+    delete n;  // a connection that no longer holds the session (its will goes with it)
     return;
   }
   s->online = false;
@@ -110,17 +117,69 @@ void SessionStore::detach(DetachNotice* n) {
   if (!n->qos2_awaiting_rel.empty())
     s->away_state().qos2_awaiting_rel = std::move(n->qos2_awaiting_rel);
   s->retained_streams.clear();  // sent again on the next SUBSCRIBE, not queued
+  if (n->session_expiry_s) s->expiry_s = *n->session_expiry_s;  // the client's DISCONNECT
+  PublishedMessage* will = std::exchange(n->will, nullptr);
+  const std::uint32_t will_delay_s = n->will_delay_s;
   delete n;
   if (s->pending) {
     std::unique_ptr<AttachRequest> req = std::move(s->pending);
+    // Taken over: the will goes unless the new connection resumes the session (MQTT 5
+    // 3.1.3.2.2: a Will Delay and Clean Start 0).
+    if (will && req->clean_start)
+      publish_will_now(*s, will);
+    else if (will)
+      will->release();
     finish_attach(s, *req);
   } else if (s->expiry_s == 0) {
+    if (will) publish_will_now(*s, will);  // the session ends now, and with it the delay
     destroy(s);
-  } else if (s->expiry_s != 0xFFFFFFFFu) {
-    expiry_timers_.schedule(
-        s->away_state().expiry_timer,
-        ctx_.tick + ShardContext::ms_to_ticks(std::uint64_t(s->expiry_s) * 1000));
+  } else {
+    if (will) keep_will(*s, will, will_delay_s);
+    if (s->expiry_s != 0xFFFFFFFFu)
+      expiry_timers_.schedule(
+          s->away_state().expiry_timer,
+          ctx_.tick + ShardContext::ms_to_ticks(std::uint64_t(s->expiry_s) * 1000));
   }
+}
+
+// A will with a Will Delay waits with the session: published when the delay passes or the
+// session ends (expiry, a clean start), whichever comes first; dropped if the client resumes
+// the session in time.
+void SessionStore::keep_will(Session& s, PublishedMessage* will, std::uint32_t delay_s) {
+  SessionAway& away = s.away_state();
+  end_delayed_will(s, false);
+  away.will = will;
+  if (delay_s < s.expiry_s)  // else the session's end comes first and publishes it
+    will_timers_.schedule(away.will_timer,
+                          ctx_.tick + ShardContext::ms_to_ticks(std::uint64_t(delay_s) * 1000));
+}
+
+void SessionStore::end_delayed_will(Session& s, bool publish) {
+  if (!s.away || !s.away->will) return;
+  will_timers_.cancel(s.away->will_timer);
+  PublishedMessage* will = std::exchange(s.away->will, nullptr);
+  if (publish && !ctx_.destroying)
+    publish_will_now(s, will);
+  else
+    will->release();
+}
+
+void SessionStore::publish_will_now(const Session& s, PublishedMessage* will) {
+  if (wills_)
+    wills_->publish_will(s.client_id, will);
+  else
+    will->release();
+}
+
+void SessionStore::drop_expired_inflight(Session& s) {
+  const std::uint64_t now = steady_now_ms();
+  s.inflight.erase_if([&](OutgoingMessage& m) {
+    if (m.released || !message_expired(*m.message, now)) return false;
+    ShardCounters::bump(counters_.messages_expired);
+    storage_.message_done(s.client_id, m.packet_id);
+    m.message->release();
+    return true;
+  });
 }
 
 void SessionStore::clear_state(Session& s) {
@@ -139,6 +198,7 @@ void SessionStore::clear_state(Session& s) {
 }
 
 void SessionStore::destroy(Session* s) {
+  end_delayed_will(*s, true);  // the session's end: a delayed will goes now (not at shutdown)
   if (s->away) expiry_timers_.cancel(s->away->expiry_timer);
   // A SUBSCRIBE still waiting for its barrier must not reach a freed session.
   for (PendingSubscribe& p : pending_subscribes_) {
@@ -161,6 +221,10 @@ void SessionStore::on_tick() {
       log_debug("session '{}' expired", s->client_id.view());
       destroy(s);
     }
+  });
+  will_timers_.advance(ctx_.tick, [this](io::TimerNode& n) {
+    Session* s = SessionAway::from_will_timer(&n)->session;
+    if (!s->online) end_delayed_will(*s, true);
   });
   if (!congested_.empty()) {
     auto congested = congested_;  // a client that stopped acking lets go here

@@ -7,6 +7,7 @@
 #include "broker/connection/connection_table.hpp"
 #include "broker/mesh/mesh_link.hpp"
 #include "broker/message/local_publish.hpp"
+#include "broker/message/message_expiry.hpp"
 #include "broker/session/session_store.hpp"
 #include "broker/storage/storage_link.hpp"
 
@@ -20,12 +21,16 @@ bool SessionStore::deliver(Session& s, const LocalPublish& p, std::uint8_t qos,
                            std::uint32_t subscription_id, bool retain) {
   if (qos == 0 && !s.online) return false;  // QoS 0 is not queued for absent clients (as Mosquitto)
   if (!access_.may_receive(s.client_id, p.topic)) return false;
+  if (p.expires && expired(p.shared())) return false;
   if (qos == 0) {
     if (s.connection.shard == id_) {
       // The hot path: straight from the receive buffer into the subscriber's output.
       if (Connection* c = s.local_connection; c && c->state == Connection::State::connected)
-        connections_.write_publish(*c, p.topic, p.properties, p.payload, 0, 0, false, retain,
-                                   subscription_id);
+        connections_.write_publish(
+            *c, p.topic,
+            p.expires ? properties_to_send(*p.shared(), steady_now_ms(), expiry_scratch_)
+                      : p.properties,
+            p.payload, 0, 0, false, retain, subscription_id);
       return false;
     }
     PublishedMessage* m = p.shared();
@@ -66,6 +71,13 @@ bool SessionStore::deliver(Session& s, const LocalPublish& p, std::uint8_t qos,
 // "congested": publishers routed to it get their PUBACK/PUBREC later, so their own windows
 // slow them down. One that stops acknowledging for 2 s no longer holds anyone back: its
 // queue fills and drops, as an absent client's would.
+// Whether `m` (a message that expires) has: counted, so the caller only drops it.
+bool SessionStore::expired(const PublishedMessage* m) {
+  if (m && !message_expired(*m, steady_now_ms())) return false;
+  ShardCounters::bump(counters_.messages_expired);
+  return true;
+}
+
 void SessionStore::update_congestion(Session& s) {
   const std::size_t high = std::max<std::size_t>(config_.max_queued_messages / 2, 1);
   const std::size_t low = high / 2;
@@ -93,9 +105,10 @@ void SessionStore::send_outgoing(Session& s, OutgoingMessage& m, bool dup) {
       connections_.send_packet(*c, rel);
       return;
     }
-    connections_.write_publish(*c, m.message->topic(), m.message->properties(),
-                               m.message->payload(), m.qos, m.packet_id, dup, m.retain,
-                               m.subscription_id);
+    connections_.write_publish(
+        *c, m.message->topic(),
+        properties_to_send(*m.message, m.message->expires() ? steady_now_ms() : 0, expiry_scratch_),
+        m.message->payload(), m.qos, m.packet_id, dup, m.retain, m.subscription_id);
     return;
   }
   if (m.released) {
@@ -135,6 +148,10 @@ void SessionStore::pump(Session& s) {
     OutgoingMessage m = s.queue.front();
     s.queue.pop_front();
     s.queued_bytes -= m.message->payload().size() + m.message->topic().size();
+    if (m.message->expires() && expired(m.message)) {  // waited in the queue too long
+      m.message->release();
+      continue;
+    }
     start_inflight(s, m);
   }
   if (s.congested || s.queue.size() >= config_.max_queued_messages / 2) update_congestion(s);

@@ -35,6 +35,7 @@ class MeshLink;
 class RetainedStore;
 class StorageLink;
 class SubscriptionIndex;
+class WillPublisher;
 struct LocalPublish;
 
 class SessionStore {
@@ -54,6 +55,8 @@ class SessionStore {
   void client_ack(Session* s, ConnectionRef from, core::PacketType type, std::uint16_t packet_id);
   // The connection holding `s` is on this shard: deliveries go straight into its output.
   void bind_local_connection(Session& s, Connection* c) { s.local_connection = c; }
+  // Who publishes a delayed will when it falls due (the protocol, built after the store).
+  void set_will_publisher(WillPublisher* p) { wills_ = p; }
 
   // A publish for `s` at `qos`; true when `s` is congested (the publisher's
   // acknowledgement should wait, see update_congestion).
@@ -78,6 +81,11 @@ class SessionStore {
   // Attach and expiry (session_attach.cpp).
   void finish_attach(Session* s, AttachRequest& req);
   void clear_state(Session& s);
+  void drop_expired_inflight(Session& s);
+  // Delayed wills (session_attach.cpp).
+  void keep_will(Session& s, PublishedMessage* will, std::uint32_t delay_s);
+  void publish_will_now(const Session& s, PublishedMessage* will);
+  void end_delayed_will(Session& s, bool publish);
   void destroy(Session* s);
   // Delivery (session_delivery.cpp).
   void send_outgoing(Session& s, OutgoingMessage& m, bool dup);
@@ -85,6 +93,7 @@ class SessionStore {
   void pump(Session& s);
   std::uint16_t window(const Session& s) const;
   void update_congestion(Session& s);
+  bool expired(const PublishedMessage* m);
   // Subscriptions (session_subscriptions.cpp).
   bool add_subscription(Session& s, const std::string& filter, const SubscriptionOptions& o,
                         bool* existed);
@@ -118,6 +127,8 @@ class SessionStore {
   };
   core::IntrusiveHashIndex<Session, ById> sessions_;
   io::TimerWheel expiry_timers_{1024};  // in ticks
+  io::TimerWheel will_timers_{1024};    // in ticks
+  WillPublisher* wills_ = nullptr;
 
   // Barriers make SUBACK wait until every other shard has applied the new interest, so a
   // publish sent after SUBACK reaches the subscriber from any shard.
@@ -134,6 +145,7 @@ class SessionStore {
   std::vector<Session*> congested_;
   std::vector<Session*> streaming_;  // retained streams waiting for room
   std::uint32_t retained_turn_budget_ = 0;
+  std::string expiry_scratch_;  // a property block with the Message Expiry left, being sent
 };
 
 }  // namespace shardmq::broker

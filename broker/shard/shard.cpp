@@ -35,6 +35,7 @@ Shard::Shard(unsigned id, const Config& config,
   router_ = std::make_unique<Router>(ctx_, *index_, *sessions_, *retained_, *link_);
   protocol_ = std::make_unique<ClientProtocol>(ctx_, *connections_, *sessions_, *router_, *link_,
                                                *access_, *storage_);
+  sessions_->set_will_publisher(protocol_.get());
   sys_ = std::make_unique<SysTopics>(ctx_, stats_, *router_, *retained_);
   link_->set_handler(this);
 }

@@ -48,6 +48,7 @@ class PahoClient:
             clean_session=None if protocol == MQTTv5 else clean_session)
         self._lock = threading.Lock()
         self.messages = []
+        self.message_properties = []  # MQTT 5: the Properties of each message, in order
         self.connack = None  # (session_present, code)
         self.disconnect_code = None
         self.disconnected = threading.Event()
@@ -76,6 +77,7 @@ class PahoClient:
     def _on_message(self, client, userdata, msg):
         with self._lock:
             self.messages.append(Message(msg.topic, msg.payload, msg.qos, bool(msg.retain)))
+            self.message_properties.append(getattr(msg, "properties", None))
 
     def _on_subscribe(self, client, userdata, mid, granted, properties=None):
         self.subacks[mid] = [_code(g) for g in granted]

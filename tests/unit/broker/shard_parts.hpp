@@ -145,7 +145,10 @@ struct ShardParts {
     return a;
   }
   void disconnect(Session* s, std::uint32_t serial) {
-    store.detach(new DetachNotice{s, ConnectionRef{1, serial}, {}});
+    auto* n = new DetachNotice;
+    n->session = s;
+    n->connection = ConnectionRef{1, serial};
+    store.detach(n);
   }
   // SUBSCRIBE to one filter; answers the barrier it may wait for and returns the SUBACK's
   // reason codes.

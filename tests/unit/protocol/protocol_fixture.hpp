@@ -135,6 +135,7 @@ struct Shard1 : EnvelopeHandler {
         protocol(ctx, connections, sessions, router, link, access, storage) {
     mesh.attach_loop(0, &loop);
     connections.attach(&loop, &protocol);
+    sessions.set_will_publisher(&protocol);
     link.set_handler(this);
   }
 
