@@ -11,6 +11,8 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "broker/containers/string_key_hash.hpp"
+
 namespace shardmq::broker {
 
 class LoginFailures {
@@ -52,11 +54,7 @@ class LoginFailures {
   std::uint32_t max_;
   std::uint32_t window_s_;
   // Looked up by string_view: a CONNECT asks without building a string.
-  struct Hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
-  std::unordered_map<std::string, Entry, Hash, std::equal_to<>> by_address_;
+  std::unordered_map<std::string, Entry, StringKeyHash, std::equal_to<>> by_address_;
 };
 
 }  // namespace shardmq::broker

@@ -16,20 +16,6 @@
 namespace shardmq::broker {
 namespace {
 
-// What the broker enforces later (the limits work) but already reads, so nobody believes
-// it is in force.
-void warn_unenforced(const Config& c, std::vector<std::string>& warnings) {
-  if (!c.retain_available)
-    warnings.push_back(
-        "retain_available false (limits.retain_available) is not enforced yet: retained "
-        "messages are still accepted");
-  if (c.message_size_limit != 0)
-    warnings.push_back(
-        fmt::format("message_size_limit {} (limits.message_size_limit) is not enforced yet: larger "
-                    "payloads are still accepted up to max_packet_size",
-                    c.message_size_limit));
-}
-
 // --check-config: what start-up loads before it binds any socket (certificates and keys,
 // the password file, the ACL), loaded the same way and thrown away.
 Result<void, std::string> load_referenced_files(const Config& c) {
@@ -192,7 +178,6 @@ CommandLine parse_command_line(int argc, char** argv) {
     c.connect_timeout_ms = static_cast<std::uint32_t>(std::lround(connect_timeout * 1000));
   if (max_packet > 0) c.max_packet_size = static_cast<std::uint32_t>(max_packet);
   if (sys_interval >= 0) c.sys_interval_s = static_cast<std::uint32_t>(std::lround(sys_interval));
-  warn_unenforced(c, out.warnings);
 
   if (checking) {
     if (auto r = load_referenced_files(c); !r) {

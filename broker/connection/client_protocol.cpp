@@ -22,13 +22,14 @@ ClientProtocol::ClientProtocol(ShardContext& ctx, ConnectionTable& connections,
       config_(ctx.config),
       counters_(ctx.counters),
       id_(ctx.id),
-      limits_topics_(ctx.config.max_topic_length || ctx.config.max_topic_levels),
       connections_(connections),
       sessions_(sessions),
       router_(router),
       mesh_(mesh),
       access_(access),
-      storage_(storage) {}
+      storage_(storage) {
+  settings_changed();
+}
 
 ClientProtocol::~ClientProtocol() {
   for (auto& [serial, req] : authenticating_)
@@ -51,7 +52,7 @@ void ClientProtocol::on_data(Connection& c, std::span<const std::byte> data) {
       // What arrived before a close or an error still counts (PUBLISH then close_notify).
       io::ByteBlock app;  // consume() may reach another connection's layer: own the bytes
       app.swap(layer_app_);
-      if (c.home_paused)
+      if (c.input_held())
         c.rx_tail.append(app.data(), app.size());
       else
         consume(c, {app.data(), app.size()});
@@ -65,7 +66,7 @@ void ClientProtocol::on_data(Connection& c, std::span<const std::byte> data) {
     }
     return;
   }
-  if (c.home_paused) {
+  if (c.input_held()) {
     c.rx_tail.append(data.data(), data.size());  // the loop may deliver a little after pause
     return;
   }
@@ -92,7 +93,7 @@ void ClientProtocol::consume(Connection& c, std::span<const std::byte> data) {
     if (frame->header_size && c.rx_tail.size() == frame->total_size) {
       io::ByteBlock packet = std::move(c.rx_tail);  // an idle connection keeps no receive memory
       if (!handle_frame(c, {packet.data(), packet.size()}, frame->header_size)) return;
-      if (c.home_paused) {
+      if (c.input_held()) {
         c.rx_tail.append(data.data(), data.size());
         return;
       }
@@ -109,8 +110,8 @@ void ClientProtocol::consume(Connection& c, std::span<const std::byte> data) {
     }
     if (!handle_frame(c, data.first(frame->total_size), frame->header_size)) return;
     data = data.subspan(frame->total_size);
-    if (c.home_paused) {
-      // Wait for the answer before handling what the client sent next.
+    if (c.input_held()) {
+      // Wait for the answer (or the publish rate) before handling what the client sent next.
       c.rx_tail.append(data.data(), data.size());
       return;
     }
@@ -172,7 +173,10 @@ void ClientProtocol::protocol_error(Connection& c, ReasonCode reason, std::strin
 
 void ClientProtocol::handle_packet(Connection& c, const core::Packet& p) {
   if (c.state == Connection::State::awaiting_connect) {
-    if (auto* connect = std::get_if<core::Connect>(&p)) return handle_connect(c, *connect);
+    if (auto* connect = std::get_if<core::Connect>(&p)) {
+      if (connect_limits_ && !connect_within_limits(c, *connect)) return;
+      return handle_connect(c, *connect);
+    }
     return protocol_error(c, ReasonCode::ProtocolError, "first packet is not CONNECT");
   }
   switch (core::packet_type(p)) {
@@ -233,6 +237,7 @@ void ClientProtocol::on_closing(Connection& c, bool was_connected) {
 
 void ClientProtocol::on_released(Connection& c) {
   mesh_.forget(&c);
+  if (c.inbound && c.inbound->throttle) throttle_timers_.cancel(c.inbound->throttle->resume);
   if (c.in_held_list) std::erase(held_ack_connections_, &c);
 }
 
@@ -246,6 +251,7 @@ void ClientProtocol::begin_shutdown() {
 }
 
 void ClientProtocol::resume_waiting() {
+  if (!unthrottled_.empty()) resume_throttled();
   // Handling stashed packets can answer more of them locally: repeat until settled.
   while (!resume_list_.empty())
     resume_connections();

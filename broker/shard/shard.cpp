@@ -140,6 +140,7 @@ void Shard::on_wake() {
 void Shard::on_tick() {
   ++ctx_.tick;
   connections_->on_tick();
+  protocol_->on_tick();
   sessions_->on_tick();
   sys_->on_tick();
   if (shutting_down_ && ctx_.tick >= shutdown_deadline_tick_) {
