@@ -20,6 +20,11 @@ class LoginFailures {
   static constexpr std::size_t kMaxAddresses = 65536;
 
   LoginFailures(std::uint32_t max, std::uint32_t window_s) : max_(max), window_s_(window_s) {}
+  // SIGHUP may change both; counts already made stay.
+  void set_limits(std::uint32_t max, std::uint32_t window_s) {
+    max_ = max;
+    window_s_ = window_s;
+  }
 
   bool blocked(std::string_view address, std::uint64_t now_s) const {
     if (max_ == 0) return false;

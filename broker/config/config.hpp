@@ -31,6 +31,7 @@ struct ListenerConfig {
   bool use_identity_as_username = false;  // TLS: the client certificate's CN is the user name
   bool use_subject_as_username = false;   // TLS: its subject (RFC 2253) is the user name
 
+  bool operator==(const ListenerConfig&) const = default;
   bool uses_tls() const { return kind == ListenerKind::mqtts || kind == ListenerKind::wss; }
   bool uses_websocket() const { return kind == ListenerKind::ws || kind == ListenerKind::wss; }
 };

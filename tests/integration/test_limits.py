@@ -1,6 +1,7 @@
 """limits.* with real clients: message_size_limit and retain_available (run against
 Mosquitto 2.0 too, which shardmq matches), the connect rate per source address and the
-publish rate (shardmq only: Mosquitto has neither).
+publish rate (shardmq only: Mosquitto has neither), and a SIGHUP that changes a limit
+while a client stays connected.
 
 Mosquitto 2.0.11, checked by hand and by the tests below: a PUBLISH over
 message_size_limit gets 5.0 PUBACK/PUBREC 0x95 and 3.1.1 a plain PUBACK/PUBREC, QoS 0 is
@@ -9,6 +10,7 @@ Quota exceeded: MQTT 5 does not allow 0x95 in PUBACK or PUBREC); a will over it 
 5 (3.1.1). With retain_available false a retained PUBLISH ends the connection (5.0 first
 hears DISCONNECT 0x9A); a retained will gets CONNACK 0x9A in 5.0, and 3.1.1 is closed
 without a CONNACK."""
+import signal
 import struct
 import textwrap
 
@@ -51,6 +53,17 @@ class LimitsBroker(BrokerProcess):
                 f.write(f"{k} {str(v).lower() if isinstance(v, bool) else v}\n")
         return conf
 
+    def rewrite(self, limits):
+        """Writes the configuration file again with other limits (for a SIGHUP)."""
+        self.limits = dict(limits)
+        if self.options.kind == "mosquitto":
+            self._write_mosquitto_conf()
+        else:
+            self.write_limits(self.limits)
+
+    def reload(self):
+        self._proc.send_signal(signal.SIGHUP)
+
 
 @pytest.fixture
 def start_broker(tmp_path):
@@ -65,11 +78,7 @@ def start_broker(tmp_path):
 
     yield start
     for proc in started:
-        code = proc.stop()
-        assert not proc.killed, f"{proc.describe()} ignored SIGTERM\n{proc.log_tail()}"
-        assert code == 0, f"{proc.describe()} exited with {code}\n{proc.diagnostics()}"
-        bad = proc.sanitizer_lines()
-        assert not bad, "sanitizer reports:\n" + "\n".join(bad) + "\n" + proc.diagnostics()
+        proc.stop_and_check()
 
 
 @pytest.fixture
@@ -234,3 +243,44 @@ def test_publish_rate_throttles_without_loss(start_broker, raw):
         sub.close()
     wait_until(lambda: sys_value(broker, "$SYS/broker/publish/throttled") >= 1, 20,
                "$SYS/broker/publish/throttled to count the pauses")
+
+
+@pytest.mark.parametrize("kind", ["mosquitto", "shardmq"])
+def test_sighup_changes_message_size_limit_for_a_connected_client(kind, start_broker, raw):
+    """Mosquitto 2.0.11 applies a new message_size_limit on SIGHUP too."""
+    refused_code = 0x95 if kind == "mosquitto" else 0x97
+    broker = start_broker(kind, {"message_size_limit": 0}, shards=2)
+    pub = raw(broker)
+    assert pub.connect("lim-hup", V5)[1] == 0
+    pub.publish("lim/h", b"x" * 20, qos=1, packet_id=1)
+    assert ack_reason(pub.read_packet())[2] != refused_code
+
+    if kind == "shardmq":
+        # A file that does not parse keeps the settings, and says where.
+        broker.conf.write_text("[limits]\nmessage_size_limit = \"ten\"\n")
+        broker.reload()
+        wait_until(lambda: "reload failed, keeping the old settings" in broker.log_text(), 10,
+                   "the reload error")
+        assert (f"{broker.conf}:2: limits.message_size_limit must be an integer"
+                in broker.log_text())
+        pub.publish("lim/h", b"x" * 20, qos=1, packet_id=2)
+        assert ack_reason(pub.read_packet())[2] != refused_code
+        # A setting that needs a restart is named and kept.
+        broker.write_limits({"message_size_limit": 10}, extra="[sys]\ninterval = 7\n")
+    else:
+        broker.rewrite({"message_size_limit": 10})
+    broker.reload()
+    packet_id = 10
+
+    def refused():  # each shard takes the settings at the end of its next turn
+        nonlocal packet_id
+        packet_id += 1
+        pub.publish("lim/h", b"x" * 20, qos=1, packet_id=packet_id)
+        return ack_reason(pub.read_packet()) == (raw_mqtt.PUBACK, packet_id, refused_code)
+
+    wait_until(refused, 10, "the new message_size_limit")
+    pub.publish("lim/h", b"x" * 10, qos=1, packet_id=100)
+    assert ack_reason(pub.read_packet())[:2] == (raw_mqtt.PUBACK, 100)
+    if kind == "shardmq":
+        assert "sys.interval changed: needs a restart (kept)" in broker.log_text()
+        assert "reloaded the run-time settings" in broker.log_text()

@@ -37,6 +37,15 @@ core::Subscribe subscribe_all() {
   return s;
 }
 
+// A 3.1.1 client subscribed to everything, its SUBACK read.
+Connection& subscriber(Shard1& shard) {
+  Connection& sub = shard.connect("sub", ProtocolVersion::v311);
+  shard.feed(sub, subscribe_all(), ProtocolVersion::v311);
+  shard.turn();
+  shard.sent(sub);
+  return sub;
+}
+
 io::PeerAddress address(const char* ip) {
   io::PeerAddress a;
   auto* in = reinterpret_cast<sockaddr_in*>(&a.addr);
@@ -95,10 +104,7 @@ TEST_CASE(
   Config cfg;
   cfg.message_size_limit = 10;
   Shard1 shard{nullptr, cfg};
-  Connection& sub = shard.connect("sub", ProtocolVersion::v311);
-  shard.feed(sub, subscribe_all(), ProtocolVersion::v311);
-  shard.turn();
-  shard.sent(sub);
+  Connection& sub = subscriber(shard);
   for (ProtocolVersion v : {ProtocolVersion::v5, ProtocolVersion::v311}) {
     Connection& pub = shard.connect(v == ProtocolVersion::v5 ? "p5" : "p3", v);
     shard.sent(pub);
@@ -152,10 +158,7 @@ TEST_CASE(
   Config cfg;
   cfg.retain_available = false;
   Shard1 shard{nullptr, cfg};
-  Connection& sub = shard.connect("sub", ProtocolVersion::v311);
-  shard.feed(sub, subscribe_all(), ProtocolVersion::v311);
-  shard.turn();
-  shard.sent(sub);
+  Connection& sub = subscriber(shard);
 
   Connection& v5 = shard.connect("p5", ProtocolVersion::v5);
   CHECK(only<core::ConnAck>(shard.sent(v5)).properties.retain_available == std::uint8_t{0});
@@ -234,10 +237,7 @@ TEST_CASE(
   cfg.max_publish_rate = 10;  // one per tick
   cfg.max_publish_burst = 2;
   Shard1 shard{nullptr, cfg};
-  Connection& sub = shard.connect("sub", ProtocolVersion::v311);
-  shard.feed(sub, subscribe_all(), ProtocolVersion::v311);
-  shard.turn();
-  shard.sent(sub);
+  Connection& sub = subscriber(shard);
   Connection& pub = shard.connect("pub", ProtocolVersion::v5);
   shard.sent(pub);
   Connection& bystander = shard.connect("other", ProtocolVersion::v311);
