@@ -52,7 +52,7 @@ void ClientProtocol::on_data(Connection& c, std::span<const std::byte> data) {
       // What arrived before a close or an error still counts (PUBLISH then close_notify).
       io::ByteBlock app;  // consume() may reach another connection's layer: own the bytes
       app.swap(layer_app_);
-      if (c.input_held())
+      if (c.home_paused)
         c.rx_tail.append(app.data(), app.size());
       else
         consume(c, {app.data(), app.size()});
@@ -66,7 +66,7 @@ void ClientProtocol::on_data(Connection& c, std::span<const std::byte> data) {
     }
     return;
   }
-  if (c.input_held()) {
+  if (c.home_paused) {
     c.rx_tail.append(data.data(), data.size());  // the loop may deliver a little after pause
     return;
   }
@@ -93,7 +93,7 @@ void ClientProtocol::consume(Connection& c, std::span<const std::byte> data) {
     if (frame->header_size && c.rx_tail.size() == frame->total_size) {
       io::ByteBlock packet = std::move(c.rx_tail);  // an idle connection keeps no receive memory
       if (!handle_frame(c, {packet.data(), packet.size()}, frame->header_size)) return;
-      if (c.input_held()) {
+      if (c.home_paused) {
         c.rx_tail.append(data.data(), data.size());
         return;
       }
@@ -110,7 +110,7 @@ void ClientProtocol::consume(Connection& c, std::span<const std::byte> data) {
     }
     if (!handle_frame(c, data.first(frame->total_size), frame->header_size)) return;
     data = data.subspan(frame->total_size);
-    if (c.input_held()) {
+    if (c.home_paused) {
       // Wait for the answer (or the publish rate) before handling what the client sent next.
       c.rx_tail.append(data.data(), data.size());
       return;

@@ -221,8 +221,9 @@ void ClientProtocol::resume_connections() {
   resume_list_.clear();
   for (auto [c, serial] : list) {
     if (connections_.find(serial) != c || c->state != Connection::State::connected) continue;
+    if (c->throttled) continue;  // paused for its publish rate: resume_throttled goes on
     c->home_paused = false;
-    if (!c->throttled) consume_stashed(*c);
+    consume_stashed(*c);
     connections_.update_receive_pause(*c);
   }
 }

@@ -66,7 +66,9 @@ struct Connection {
   bool close_when_flushed = false;
   bool session_attached = false;  // the home shard counts this connection as the session's
   bool in_held_list = false;      // listed in the shard's held-ack connections
-  bool throttled = false;         // receive paused: over its publish rate (PublishThrottle)
+  // home_paused is for the publish rate (PublishThrottle), not an answer: the message path
+  // checks one flag, and only the resume paths ask which.
+  bool throttled = false;
   std::uint16_t keepalive_s = 0;
   std::uint16_t listener = 0;        // index into the configured listeners
   std::uint16_t home = 0;            // the session's home shard
@@ -93,9 +95,7 @@ struct Connection {
     if (!inbound) inbound = std::make_unique<InboundQos>();
     return *inbound;
   }
-  bool paused() const { return ring_paused || home_paused || throttled; }
-  // Whether bytes that arrive are kept for later rather than handled now.
-  bool input_held() const { return home_paused || throttled; }
+  bool paused() const { return ring_paused || home_paused; }
 
   static Connection* from_timer(io::TimerNode* n) {
     return reinterpret_cast<Connection*>(reinterpret_cast<char*>(n) - offsetof(Connection, timer));

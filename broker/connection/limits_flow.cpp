@@ -136,6 +136,7 @@ void ClientProtocol::charge_publish(Connection& c, const core::Publish& p) {
   if (wait_ms == 0) return;
   if (!c.throttled) ShardCounters::bump(counters_.publish_throttled);
   c.throttled = true;
+  c.home_paused = true;  // what arrives meanwhile is kept, as while waiting for an answer
   throttle_timers_.schedule(t->resume, ctx_.tick + ShardContext::ms_to_ticks(wait_ms));
   connections_.update_receive_pause(c);
 }
@@ -155,8 +156,9 @@ void ClientProtocol::resume_throttled() {
   for (auto [c, serial] : list) {
     if (connections_.find(serial) != c || c->state == Connection::State::closing) continue;
     c->throttled = false;
-    if (!c->home_paused) consume_stashed(*c);
-    if (c->state != Connection::State::closing) connections_.update_receive_pause(*c);
+    c->home_paused = false;
+    consume_stashed(*c);
+    connections_.update_receive_pause(*c);
   }
 }
 
