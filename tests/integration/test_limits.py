@@ -5,19 +5,18 @@ while a client stays connected.
 
 Mosquitto 2.0.11, checked by hand and by the tests below: a PUBLISH over
 message_size_limit gets 5.0 PUBACK/PUBREC 0x95 and 3.1.1 a plain PUBACK/PUBREC, QoS 0 is
-dropped, nothing is routed, the connection stays (shardmq deliberately answers 5.0 with 0x97,
-Quota exceeded: MQTT 5 does not allow 0x95 in PUBACK or PUBREC); a will over it gets CONNACK 0x95 (5.0) or
-5 (3.1.1). With retain_available false a retained PUBLISH ends the connection (5.0 first
-hears DISCONNECT 0x9A); a retained will gets CONNACK 0x9A in 5.0, and 3.1.1 is closed
-without a CONNACK."""
+dropped, nothing is routed, the connection stays (shardmq deliberately answers 5.0 with
+0x97, Quota exceeded: MQTT 5 does not allow 0x95 in PUBACK or PUBREC); a will over it gets
+CONNACK 0x95 (5.0) or 5 (3.1.1). With retain_available false a retained PUBLISH ends the
+connection (5.0 first hears DISCONNECT 0x9A); a retained will gets CONNACK 0x9A in 5.0, and
+3.1.1 is closed without a CONNACK. Mosquitto applies a new message_size_limit on SIGHUP."""
 import signal
 import struct
-import textwrap
 
 import pytest
 
 import raw_mqtt
-from broker_process import BrokerOptions, BrokerProcess
+from broker_process import BrokerOptions, BrokerProcess, shardmq_binary
 from paho_client import MQTTv5, PahoClient
 from wait_condition import wait_until
 
@@ -26,12 +25,14 @@ V311, V5 = raw_mqtt.MQTT311, raw_mqtt.MQTT5
 
 class LimitsBroker(BrokerProcess):
     """A broker of either kind started with `limits` ({TOML key: value} of [limits]);
-    Mosquitto gets the keys it has (message_size_limit, retain_available)."""
+    Mosquitto gets the keys it has (message_size_limit, retain_available). With
+    from_mosquitto_conf shardmq reads Mosquitto's file (--mosquitto-conf) instead."""
 
-    def __init__(self, options, workdir, limits):
+    def __init__(self, options, workdir, limits, from_mosquitto_conf=False):
         super().__init__(options, workdir)
         self.limits = dict(limits)
         self.conf = self.workdir / "shardmq.toml"
+        self.from_mosquitto_conf = from_mosquitto_conf
 
     def write_limits(self, limits, extra=""):
         lines = ["[limits]"] + [f"{k} = {str(v).lower() if isinstance(v, bool) else v}"
@@ -41,6 +42,10 @@ class LimitsBroker(BrokerProcess):
     def command(self):
         if self.options.kind == "mosquitto":
             return super().command()
+        if self.from_mosquitto_conf:
+            return [str(shardmq_binary()), "--mosquitto-conf", str(self._write_mosquitto_conf()),
+                    "--shards", str(self.options.shards), "--io", self.options.io,
+                    "--log-level", "info"]
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.write_limits(self.limits)
         return super().command() + ["--config", str(self.conf)]
@@ -56,7 +61,7 @@ class LimitsBroker(BrokerProcess):
     def rewrite(self, limits):
         """Writes the configuration file again with other limits (for a SIGHUP)."""
         self.limits = dict(limits)
-        if self.options.kind == "mosquitto":
+        if self.options.kind == "mosquitto" or self.from_mosquitto_conf:
             self._write_mosquitto_conf()
         else:
             self.write_limits(self.limits)
@@ -70,9 +75,10 @@ def start_broker(tmp_path):
     """start(kind, limits, shards=1) -> a started broker; all are stopped and checked."""
     started = []
 
-    def start(kind, limits, shards=1, sys_interval=None):
+    def start(kind, limits, shards=1, sys_interval=None, from_mosquitto_conf=False):
         options = BrokerOptions(kind=kind, shards=shards, io="epoll", sys_interval=sys_interval)
-        proc = LimitsBroker(options, tmp_path / f"broker{len(started)}", limits)
+        proc = LimitsBroker(options, tmp_path / f"broker{len(started)}", limits,
+                            from_mosquitto_conf)
         started.append(proc)
         return proc.start()
 
@@ -284,3 +290,44 @@ def test_sighup_changes_message_size_limit_for_a_connected_client(kind, start_br
     if kind == "shardmq":
         assert "sys.interval changed: needs a restart (kept)" in broker.log_text()
         assert "reloaded the run-time settings" in broker.log_text()
+
+
+def test_sighup_rereads_the_mosquitto_conf_it_started_with(start_broker, raw):
+    """shardmq started with --mosquitto-conf reads that file again on SIGHUP."""
+    broker = start_broker("shardmq", {"retain_available": True}, shards=2,
+                          from_mosquitto_conf=True)
+    c = raw(broker)
+    _, code, body = c.connect("lim-mc", V5)
+    assert code == 0 and 0x25 not in raw_mqtt.v5_properties(body, 2)
+    c.publish("lim/mc", b"r", qos=1, retain=True, packet_id=1)
+    assert ack_reason(c.read_packet())[:2] == (raw_mqtt.PUBACK, 1)
+    c.publish("lim/mc", b"", qos=1, retain=True, packet_id=2)  # and cleared again
+    assert ack_reason(c.read_packet())[:2] == (raw_mqtt.PUBACK, 2)
+
+    broker.rewrite({"retain_available": False})
+    broker.reload()
+    wait_until(lambda: "reloaded the run-time settings" in broker.log_text(), 10, "the reload")
+
+    def refused():  # a new client per try: each shard takes the settings at its turn's end
+        probe = raw(broker)
+        _, code, body = probe.connect("lim-mc2", V5)
+        return code == 0 and raw_mqtt.v5_properties(body, 2).get(0x25) == b"\x00"
+
+    wait_until(refused, 10, "Retain Available 0 in CONNACK")
+    packet_id = 2
+
+    def disconnected():  # the connected client too, once its own shard has taken them
+        nonlocal packet_id
+        packet_id += 1
+        c.publish("lim/mc", b"", qos=1, retain=True, packet_id=packet_id)
+        try:
+            p = c.read_packet()
+        except raw_mqtt.Closed:
+            return False
+        if p.type == raw_mqtt.PUBACK:
+            return False
+        assert (p.type, p.body[:1]) == (raw_mqtt.DISCONNECT, b"\x9a"), p
+        assert c.read_until_closed() == []
+        return True
+
+    wait_until(disconnected, 10, "DISCONNECT 0x9A for a retained PUBLISH")
