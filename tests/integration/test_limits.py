@@ -17,7 +17,7 @@ import pytest
 
 import raw_mqtt
 from broker_process import BrokerOptions, BrokerProcess, shardmq_binary
-from paho_client import MQTTv5, PahoClient
+from paho_client import MQTTv5, MQTTv311, PahoClient
 from wait_condition import wait_until
 
 V311, V5 = raw_mqtt.MQTT311, raw_mqtt.MQTT5
@@ -331,3 +331,29 @@ def test_sighup_rereads_the_mosquitto_conf_it_started_with(start_broker, raw):
         return True
 
     wait_until(disconnected, 10, "DISCONNECT 0x9A for a retained PUBLISH")
+
+
+def test_sighup_changes_the_failed_login_limit(tmp_path):
+    """shardmq only (Mosquitto has no failed-login limit): an address blocked for 600 s
+    after one failure logs in once a SIGHUP has lifted the limit."""
+    from auth_broker import AuthBroker, mosquitto_passwd
+    from test_auth import refused_code
+
+    passwd = tmp_path / "passwd"
+    mosquitto_passwd(passwd, "alice", "alice-secret", create=True)
+    b = AuthBroker("shardmq", tmp_path / "auth", {"password_file": str(passwd),
+                                                  "max_login_failures": 1,
+                                                  "login_failure_window_s": 600}, shards=1)
+    b.workdir.mkdir(parents=True)
+    b.start()
+    try:
+        assert refused_code(b, "alice", "wrong", MQTTv311) == 5
+        assert refused_code(b, "alice", "alice-secret", MQTTv311) == 5  # blocked
+        b.auth["max_login_failures"] = 0
+        b._shardmq_conf()
+        b.reload()
+        wait_until(lambda: "reloaded the run-time settings" in b.log_text(), 10, "the reload")
+        wait_until(lambda: refused_code(b, "alice", "alice-secret", MQTTv311) == 0, 10,
+                   "alice let in after the limit was lifted")
+    finally:
+        b.stop_and_check()
