@@ -26,6 +26,7 @@ std::vector<int> usable_cpus() {
 
 Broker::Broker(Config config) : config_(std::move(config)) {
   if (config_.listeners.empty()) config_.listeners.push_back(ListenerConfig{});
+  settings_ = std::make_unique<RuntimeSettings>(config_);
 }
 
 Broker::~Broker() {
@@ -58,7 +59,8 @@ bool Broker::start() {
   std::promise<bool> go;
   std::shared_future<bool> go_future = go.get_future().share();
   for (unsigned i = 0; i < n; ++i) {
-    shards_.push_back(std::make_unique<Shard>(i, config_, listeners_, *mesh_, stats_, auth_.get()));
+    shards_.push_back(
+        std::make_unique<Shard>(i, *settings_, listeners_, *mesh_, stats_, auth_.get()));
     std::promise<Shard::StartResult> p;
     ready.push_back(p.get_future());
     Shard* shard = shards_.back().get();
@@ -108,13 +110,25 @@ bool Broker::start() {
   return ok;
 }
 
-void Broker::reload() {
+void Broker::reload(const Config* fresh) {
   reload_tls();
-  if (!auth_) return;
-  if (auto r = auth_->reload(); !r)
-    log_error("reload failed, keeping the old password file and ACL: {}", r.error().to_string());
-  else if (!r->empty())
-    log_info("reloaded {}", *r);
+  if (auth_) {
+    if (auto r = auth_->reload(); !r)
+      log_error("reload failed, keeping the old password file and ACL: {}", r.error().to_string());
+    else if (!r->empty())
+      log_info("reloaded {}", *r);
+  }
+  if (fresh) reload_settings(*fresh);
+}
+
+void Broker::reload_settings(Config fresh) {
+  if (fresh.listeners.empty()) fresh.listeners.push_back(ListenerConfig{});
+  for (const std::string& name : restart_only_changes(config_, fresh))
+    log_warn("{} changed: needs a restart (kept)", name);
+  apply_runtime_settings(config_, fresh);
+  set_log_level(config_.log_level);
+  settings_->publish(config_);  // the shards take it at the end of their turns
+  log_info("reloaded the run-time settings");
 }
 
 void Broker::reload_tls() {

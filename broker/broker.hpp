@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "broker/config/config.hpp"
+#include "broker/config/runtime_settings.hpp"
 #include "broker/listener/listener.hpp"
 #include "broker/mesh/shard_mesh.hpp"
 #include "broker/metrics/broker_stats.hpp"
@@ -30,9 +31,11 @@ class Broker {
   // Asks every shard to close its clients and stop; returns when all threads joined.
   void stop();
   // SIGHUP: re-reads TLS certificates (existing connections keep theirs), the password file
-  // and the ACL (every client is judged by the new ones at its next action). What fails to
-  // load keeps its old version, and the log says why.
-  void reload();
+  // and the ACL (every client is judged by the new ones at its next action), and applies
+  // the run-time settings of `fresh` (the configuration file read again; null when it
+  // failed to load, which the caller has logged): each shard takes them at the end of its
+  // turn. What fails to load keeps its old version, and the log says why.
+  void reload(const Config* fresh = nullptr);
 
   unsigned shard_count() const { return static_cast<unsigned>(shards_.size()); }
   // Bound ports, in listener order (useful with port 0).
@@ -45,6 +48,8 @@ class Broker {
   BrokerStats stats_;
   std::unique_ptr<AuthServices> auth_;
   void reload_tls();
+  void reload_settings(Config fresh);
+  std::unique_ptr<RuntimeSettings> settings_;
   std::vector<std::unique_ptr<Shard>> shards_;
   std::vector<std::thread> threads_;
   std::vector<std::uint16_t> bound_ports_;

@@ -42,8 +42,12 @@ int main(int argc, char** argv) {
   log_info("shardmq {} ready with {} shard(s)", SHARDMQ_VERSION, broker.shard_count());
 
   int sig = 0;
-  while (sigwait(&stop_signals, &sig) == 0 && sig == SIGHUP)
-    broker.reload();
+  while (sigwait(&stop_signals, &sig) == 0 && sig == SIGHUP) {
+    std::vector<std::string> warnings;  // reported at start-up already
+    auto fresh = cl.source.load(warnings);
+    if (!fresh) log_error("reload failed, keeping the old settings: {}", fresh.error());
+    broker.reload(fresh ? &*fresh : nullptr);
+  }
   log_info("received {}, closing clients", sig == SIGINT ? "SIGINT" : "SIGTERM");
   broker.stop();
   log_info("stopped");

@@ -23,6 +23,8 @@ struct TlsOptions {
   std::string ciphers;              // TLS 1.2 cipher list (OpenSSL syntax); empty = OpenSSL default
   std::string ciphersuites;         // TLS 1.3 suites; empty = OpenSSL default
   ClientCertPolicy client_cert = ClientCertPolicy::none;
+
+  bool operator==(const TlsOptions&) const = default;
 };
 
 // Parses "none" / "optional" / "required" (listener config value).

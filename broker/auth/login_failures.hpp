@@ -12,6 +12,8 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "broker/containers/string_key_hash.hpp"
+
 namespace shardmq::broker {
 
 // The clock failure windows count in: seconds that never go back.
@@ -26,6 +28,11 @@ class LoginFailures {
   static constexpr std::size_t kMaxAddresses = 65536;
 
   LoginFailures(std::uint32_t max, std::uint32_t window_s) : max_(max), window_s_(window_s) {}
+  // SIGHUP may change both; counts already made stay.
+  void set_limits(std::uint32_t max, std::uint32_t window_s) {
+    max_ = max;
+    window_s_ = window_s;
+  }
 
   bool blocked(std::string_view address, std::uint64_t now_s) const {
     if (max_ == 0) return false;
@@ -60,11 +67,7 @@ class LoginFailures {
   std::uint32_t max_;
   std::uint32_t window_s_;
   // Looked up by string_view: a CONNECT asks without building a string.
-  struct Hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
-  std::unordered_map<std::string, Entry, Hash, std::equal_to<>> by_address_;
+  std::unordered_map<std::string, Entry, StringKeyHash, std::equal_to<>> by_address_;
 };
 
 }  // namespace shardmq::broker

@@ -23,6 +23,7 @@ PasswordAuthenticator::~PasswordAuthenticator() {
 void PasswordAuthenticator::authenticate(const ConnectCredentials& who, std::uint32_t serial,
                                          AuthWaiter& waiter) {
   waiter_ = &waiter;
+  failures_.set_limits(config_.auth.max_login_failures, config_.auth.login_failure_window_s);
   const ListenerConfig* listener =
       who.listener < config_.listeners.size() ? &config_.listeners[who.listener] : nullptr;
   const bool anonymous_ok =

@@ -6,11 +6,13 @@
 #include <vector>
 
 #include "broker/config/config.hpp"
+#include "broker/config/config_source.hpp"
 
 namespace shardmq::broker {
 
 struct CommandLine {
   Config config;
+  ConfigSource source;  // SIGHUP reads it again
   // --help, --version, --print-default-config, --print-config, --check-config: done, and
   // what they had to say already printed.
   bool exit_now = false;

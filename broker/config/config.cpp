@@ -39,8 +39,14 @@ shutdown_timeout_ms = 5000
 max_topic_length = 0       # bytes of a topic or filter; 0: up to MQTT's 65,535
 max_topic_levels = 0       # levels of a topic or filter; 0: any
 max_subscriptions = 0      # filters one session may hold; 0: any
-message_size_limit = 0     # largest PUBLISH payload, bytes; 0: any (not enforced yet)
-retain_available = true    # false: retained messages refused (not enforced yet)
+message_size_limit = 0     # largest PUBLISH (and will) payload, bytes; 0: any
+retain_available = true    # false: PUBLISH and wills with the retain flag refused
+max_connect_rate = 0       # CONNECTs per second per source address (on each shard); 0: any
+max_connect_burst = 0      # CONNECTs at once per address; 0: one second's worth
+max_publish_rate = 0       # PUBLISH per second per connection, then reads pause; 0: any
+max_publish_burst = 0      # 0: one second's worth
+max_publish_bandwidth = 0  # PUBLISH bytes per second per connection; 0: any
+max_publish_bandwidth_burst = 0  # bytes; 0: one second's worth
 
 [retained]
 max_messages = 1000000
@@ -85,11 +91,16 @@ void read_broker(Reader& r, const toml::table& t, Config& c) {
 }
 
 void read_limits(Reader& r, const toml::table& t, Config& c) {
-  r.only(t, "limits",
-         {"max_packet_size", "max_outbound_bytes", "connect_timeout_ms", "max_keepalive",
-          "max_inflight", "max_queued_messages", "max_queued_bytes", "max_connections",
-          "shutdown_timeout_ms", "message_size_limit", "retain_available", "max_topic_length",
-          "max_topic_levels", "max_subscriptions"});
+  r.only(t, "limits", {"max_packet_size",       "max_outbound_bytes",
+                       "connect_timeout_ms",    "max_keepalive",
+                       "max_inflight",          "max_queued_messages",
+                       "max_queued_bytes",      "max_connections",
+                       "shutdown_timeout_ms",   "message_size_limit",
+                       "retain_available",      "max_topic_length",
+                       "max_topic_levels",      "max_subscriptions",
+                       "max_connect_rate",      "max_connect_burst",
+                       "max_publish_rate",      "max_publish_burst",
+                       "max_publish_bandwidth", "max_publish_bandwidth_burst"});
   r.integer(t, "limits", "max_packet_size", c.max_packet_size, 16, 268435455);
   r.integer(t, "limits", "max_outbound_bytes", c.max_outbound_bytes, 1024);
   r.integer(t, "limits", "connect_timeout_ms", c.connect_timeout_ms, 100);
@@ -104,6 +115,12 @@ void read_limits(Reader& r, const toml::table& t, Config& c) {
   r.integer(t, "limits", "max_topic_length", c.max_topic_length, 0, 65535);
   r.integer(t, "limits", "max_topic_levels", c.max_topic_levels, 0, 65535);
   r.integer(t, "limits", "max_subscriptions", c.max_subscriptions);
+  r.integer(t, "limits", "max_connect_rate", c.max_connect_rate);
+  r.integer(t, "limits", "max_connect_burst", c.max_connect_burst);
+  r.integer(t, "limits", "max_publish_rate", c.max_publish_rate);
+  r.integer(t, "limits", "max_publish_burst", c.max_publish_burst);
+  r.integer(t, "limits", "max_publish_bandwidth", c.max_publish_bandwidth);
+  r.integer(t, "limits", "max_publish_bandwidth_burst", c.max_publish_bandwidth_burst);
   if (auto v = r.boolean(t, "limits", "retain_available")) c.retain_available = *v;
 }
 

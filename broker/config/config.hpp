@@ -31,6 +31,7 @@ struct ListenerConfig {
   bool use_identity_as_username = false;  // TLS: the client certificate's CN is the user name
   bool use_subject_as_username = false;   // TLS: its subject (RFC 2253) is the user name
 
+  bool operator==(const ListenerConfig&) const = default;
   bool uses_tls() const { return kind == ListenerKind::mqtts || kind == ListenerKind::wss; }
   bool uses_websocket() const { return kind == ListenerKind::ws || kind == ListenerKind::wss; }
 };
@@ -80,14 +81,20 @@ struct Config {
   std::uint32_t sys_interval_s = 10;         // $SYS publish interval, 0 disables
   std::uint32_t shutdown_timeout_ms = 5000;  // graceful stop bound
   std::uint32_t max_connections = 0;         // per broker, 0: unlimited
-  // Mosquitto's message_size_limit and retain_available, so that a mosquitto.conf keeps
-  // them: read and printed, enforced with the limits work (docs/configuration.md).
   // Topics and subscriptions a client may use (0: no limit beyond MQTT's own).
   std::uint32_t max_topic_length = 0;    // bytes of a PUBLISH topic or SUBSCRIBE filter
   std::uint32_t max_topic_levels = 0;    // '/'-separated levels of either
   std::uint32_t max_subscriptions = 0;   // filters one session may hold
-  std::uint32_t message_size_limit = 0;  // largest PUBLISH payload accepted, bytes; 0: any
-  bool retain_available = true;          // false: PUBLISH with the retain flag is refused
+  std::uint32_t message_size_limit = 0;  // largest PUBLISH (and will) payload, bytes; 0: any
+  bool retain_available = true;          // false: PUBLISH or will with the retain flag refused
+  // Rates (docs/configuration.md). Token buckets; 0: unlimited. A burst of 0 is one
+  // second's worth of the rate.
+  std::uint32_t max_connect_rate = 0;   // CONNECTs per second per source address (per shard)
+  std::uint32_t max_connect_burst = 0;  // CONNECTs one address may make at once
+  std::uint32_t max_publish_rate = 0;   // PUBLISH packets per second per connection
+  std::uint32_t max_publish_burst = 0;
+  std::uint32_t max_publish_bandwidth = 0;  // PUBLISH bytes per second per connection
+  std::uint32_t max_publish_bandwidth_burst = 0;
 
   AuthConfig auth;
 

@@ -130,6 +130,12 @@ std::string write_config_toml(const Config& c) {
   out += fmt::format("max_subscriptions = {}\n", c.max_subscriptions);
   out += fmt::format("message_size_limit = {}\n", c.message_size_limit);
   out += fmt::format("retain_available = {}\n", boolean(c.retain_available));
+  out += fmt::format("max_connect_rate = {}\n", c.max_connect_rate);
+  out += fmt::format("max_connect_burst = {}\n", c.max_connect_burst);
+  out += fmt::format("max_publish_rate = {}\n", c.max_publish_rate);
+  out += fmt::format("max_publish_burst = {}\n", c.max_publish_burst);
+  out += fmt::format("max_publish_bandwidth = {}\n", c.max_publish_bandwidth);
+  out += fmt::format("max_publish_bandwidth_burst = {}\n", c.max_publish_bandwidth_burst);
 
   out += "\n[retained]\n";
   out += fmt::format("max_messages = {}\n", c.max_retained_messages);

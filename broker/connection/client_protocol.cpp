@@ -23,13 +23,14 @@ ClientProtocol::ClientProtocol(ShardContext& ctx, ConnectionTable& connections,
       config_(ctx.config),
       counters_(ctx.counters),
       id_(ctx.id),
-      limits_topics_(ctx.config.max_topic_length || ctx.config.max_topic_levels),
       connections_(connections),
       sessions_(sessions),
       router_(router),
       mesh_(mesh),
       access_(access),
-      storage_(storage) {}
+      storage_(storage) {
+  settings_changed();
+}
 
 ClientProtocol::~ClientProtocol() {
   for (auto& [serial, req] : authenticating_)
@@ -111,7 +112,7 @@ void ClientProtocol::consume(Connection& c, std::span<const std::byte> data) {
     if (!handle_frame(c, data.first(frame->total_size), frame->header_size)) return;
     data = data.subspan(frame->total_size);
     if (c.home_paused) {
-      // Wait for the answer before handling what the client sent next.
+      // Wait for the answer (or the publish rate) before handling what the client sent next.
       c.rx_tail.append(data.data(), data.size());
       return;
     }
@@ -175,7 +176,10 @@ void ClientProtocol::protocol_error(Connection& c, ReasonCode reason, std::strin
 
 void ClientProtocol::handle_packet(Connection& c, const core::Packet& p) {
   if (c.state == Connection::State::awaiting_connect) {
-    if (auto* connect = std::get_if<core::Connect>(&p)) return handle_connect(c, *connect);
+    if (auto* connect = std::get_if<core::Connect>(&p)) {
+      if (connect_limits_ && !connect_within_limits(c, *connect)) return;
+      return handle_connect(c, *connect);
+    }
     return protocol_error(c, ReasonCode::ProtocolError, "first packet is not CONNECT");
   }
   if (c.state == Connection::State::authenticating) {  // in an enhanced authentication exchange
@@ -260,6 +264,7 @@ void ClientProtocol::on_closing(Connection& c, bool was_connected) {
 
 void ClientProtocol::on_released(Connection& c) {
   mesh_.forget(&c);
+  if (c.inbound && c.inbound->throttle) throttle_timers_.cancel(c.inbound->throttle->resume);
   if (c.in_held_list) std::erase(held_ack_connections_, &c);
   if (!enhanced_auth_.empty()) forget_enhanced_auth(c);
 }
@@ -274,6 +279,7 @@ void ClientProtocol::begin_shutdown() {
 }
 
 void ClientProtocol::resume_waiting() {
+  if (!unthrottled_.empty()) resume_throttled();
   // Handling stashed packets can answer more of them locally: repeat until settled.
   while (!resume_list_.empty())
     resume_connections();

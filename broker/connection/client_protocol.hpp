@@ -23,11 +23,13 @@
 #include "broker/auth/auth_method.hpp"
 #include "broker/auth/authenticator.hpp"
 #include "broker/connection/connection_events.hpp"
+#include "broker/limits/connect_rate.hpp"
 #include "broker/mesh/shard_envelope.hpp"
 #include "broker/session/will_publisher.hpp"
 #include "broker/shard/shard_context.hpp"
 #include "core/packets.hpp"
 #include "io/byte_block.hpp"
+#include "io/timer_wheel.hpp"
 
 namespace shardmq::broker {
 
@@ -65,6 +67,11 @@ class ClientProtocol final : public ConnectionEvents, public AuthWaiter, public 
 
   // The broker is stopping: every client hears it (MQTT 5) and is closed without its will.
   void begin_shutdown();
+
+  // The run-time settings in the context changed (SIGHUP): derive again what depends on them.
+  void settings_changed();
+  // Every tick: connections whose publish buckets are out of debt read again at turn end.
+  void on_tick();
 
   // ConnectionEvents
   void on_closing(Connection& c, bool was_connected) override;
@@ -107,13 +114,23 @@ class ClientProtocol final : public ConnectionEvents, public AuthWaiter, public 
   void refuse_publish(Connection& c, std::uint16_t packet_id, std::uint8_t qos,
                       core::ReasonCode reason);
   ConnectionRef self(const Connection& c) const;
+  // What limits.* refuses or slows down (limits_flow.cpp). False: not to be handled further
+  // (answered, or closing).
+  bool connect_within_limits(Connection& c, const core::Connect& p);
+  bool publish_within_limits(Connection& c, const core::Publish& p);
+  void charge_publish(Connection& c, const core::Publish& p);
+  void resume_throttled();
+  std::string source_address(const Connection& c) const;
 
   ShardContext& ctx_;
   // Copied from the context: one load each on the message path, not two.
   const Config& config_;
   ShardCounters& counters_;
   const unsigned id_;
-  const bool limits_topics_;  // limits.max_topic_length or max_topic_levels is set
+  // Derived from the limits (settings_changed): each switched-off check is one branch.
+  bool limits_topics_ = false;   // limits.max_topic_length or max_topic_levels is set
+  bool publish_limits_ = false;  // any limit on a PUBLISH (topic, size, retain, rates)
+  bool connect_limits_ = false;  // any limit on a CONNECT (will size or retain, connect rate)
   ConnectionTable& connections_;
   SessionStore& sessions_;
   Router& router_;
@@ -135,9 +152,12 @@ class ClientProtocol final : public ConnectionEvents, public AuthWaiter, public 
   };
   std::unordered_map<std::uint32_t, EnhancedAuth> enhanced_auth_;
   std::uint64_t next_assigned_id_ = 1;
-  core::Packet scratch_packet_;  // the packet being handled; views into the receive buffer
-  io::ByteBlock layer_app_;      // plaintext out of a connection's TLS/WebSocket layer
-  std::string expiry_scratch_;   // a delivery's properties with the Message Expiry left
+  core::Packet scratch_packet_;          // the packet being handled; views into the receive buffer
+  io::ByteBlock layer_app_;              // plaintext out of a connection's TLS/WebSocket layer
+  ConnectRate connect_rate_;             // limits.max_connect_rate, per source address
+  io::TimerWheel throttle_timers_{256};  // PublishThrottle::resume
+  std::vector<std::pair<Connection*, std::uint32_t>> unthrottled_;  // read again at turn end
+  std::string expiry_scratch_;  // a delivery's properties with the Message Expiry left
 };
 
 }  // namespace shardmq::broker

@@ -197,7 +197,7 @@ void ClientProtocol::complete_connect(Connection& c, const AttachReply& reply) {
   ack.session_present = reply.session_present;
   if (c.version == ProtocolVersion::v5) {
     if (c.id_assigned) ack.properties.assigned_client_identifier = c.client_id.view();
-    ack.properties.retain_available = std::nullopt;  // retained messages are supported
+    if (!config.retain_available) ack.properties.retain_available = 0;  // absent: available
     ack.properties.shared_subscription_available = 0;
     ack.properties.receive_maximum = config.max_inflight;
     if (c.keepalive_s != 0 && c.keepalive_s == config.max_keepalive)
@@ -230,6 +230,7 @@ void ClientProtocol::resume_connections() {
   resume_list_.clear();
   for (auto [c, serial] : list) {
     if (connections_.find(serial) != c || c->state != Connection::State::connected) continue;
+    if (c->throttled) continue;  // paused for its publish rate: resume_throttled goes on
     c->home_paused = false;
     consume_stashed(*c);
     connections_.update_receive_pause(*c);

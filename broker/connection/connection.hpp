@@ -12,6 +12,7 @@
 
 #include "broker/connection/held_acks.hpp"
 #include "broker/connection/out_buffer.hpp"
+#include "broker/connection/publish_throttle.hpp"
 #include "broker/containers/client_name.hpp"
 #include "broker/message/published_message.hpp"
 #include "core/mqtt_types.hpp"
@@ -23,14 +24,16 @@ namespace shardmq::broker {
 
 struct Session;
 
-// A client's own QoS 1/2 publishing state beyond the packet at hand, allocated when it first
-// sends QoS 2 or has an acknowledgement held back (most connections never do).
+// A client's own publishing state beyond the packet at hand, allocated when it first sends
+// QoS 2, has an acknowledgement held back or is rate limited (most connections never do).
 struct InboundQos {
   // Packet ids received (PUBREC sent) and not yet released by PUBREL. Handed to the
   // session when the connection ends so a reconnect keeps exactly-once.
   std::vector<std::uint16_t> qos2_awaiting_rel;
   // PUBACK/PUBREC held back (congestion downstream, storage not yet durable).
   HeldAcks held_acks;
+  // The publish rate buckets, while limits.max_publish_rate or max_publish_bandwidth is set.
+  std::unique_ptr<PublishThrottle> throttle;
 
   bool awaiting_rel(std::uint16_t id) const {
     return std::find(qos2_awaiting_rel.begin(), qos2_awaiting_rel.end(), id) !=
@@ -64,6 +67,9 @@ struct Connection {
   bool session_attached = false;     // the home shard counts this connection as the session's
   bool in_held_list = false;         // listed in the shard's held-ack connections
   bool session_expiry_zero = false;  // MQTT 5 CONNECT asked for Session Expiry 0
+  // home_paused is for the publish rate (PublishThrottle), not an answer: the message path
+  // checks one flag, and only the resume paths ask which.
+  bool throttled = false;
   std::uint16_t keepalive_s = 0;
   std::uint16_t listener = 0;        // index into the configured listeners
   std::uint16_t home = 0;            // the session's home shard

@@ -40,7 +40,7 @@ Connection* ConnectionTable::accept(std::uint32_t listener, io::SocketId socket,
     ++listener_connections_[listener];
   }
   connections_.insert(c);
-  if (keep_peers_) peers_.emplace(c->serial, peer.host());
+  if (keep_peers_ || config.max_connect_rate) peers_.emplace(c->serial, peer.host());
   loop_->start(socket, c);
   timers_.schedule(c->timer, ctx_.tick + ShardContext::ms_to_ticks(config.connect_timeout_ms));
   return c;

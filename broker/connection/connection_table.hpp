@@ -71,7 +71,8 @@ class ConnectionTable {
   std::size_t output_queued(const Connection& c) const { return c.out.queued(); }
 
   // The source address (IP) of a connection that has not completed CONNECT yet, when the
-  // broker authenticates (for failure limits and logs); "" otherwise. Kept aside, not in
+  // broker authenticates or limits the connect rate (for those limits and logs); ""
+  // otherwise. Kept aside, not in
   // Connection, and only until the CONNACK: a million idle clients do not pay for it.
   std::string_view peer_address(const Connection& c) const;
   void forget_peer_address(const Connection& c);

@@ -35,8 +35,7 @@ void ClientProtocol::handle_publish(Connection& c, const core::Publish& p) {
     return;
   }
   std::uint32_t ack = p.packet_id | (qos == 2 ? HeldAcks::kPubRec : 0u);
-  if (limits_topics_ && !topic_within_limits(p.topic, config_))
-    return refuse_publish(c, p.packet_id, qos, ReasonCode::TopicNameInvalid);
+  if (publish_limits_ && !publish_within_limits(c, p)) return;
   if (!access_.may_publish(c.client_id, p.topic))
     return refuse_publish(c, p.packet_id, qos, ReasonCode::NotAuthorized);
   LocalPublish pub;
@@ -62,10 +61,10 @@ void ClientProtocol::handle_publish(Connection& c, const core::Publish& p) {
   }
 }
 
-// A PUBLISH that is not routed (the authoriser said no, or its topic is over a limit). MQTT 5
-// says why, and the reason code ends a QoS 2 exchange too (no PUBREL follows); 3.1.1 has no
-// way to say it, so the client is acknowledged as if it had been delivered (as Mosquitto
-// does for a denied topic).
+// A PUBLISH that is not routed (the authoriser said no, its topic or payload is over a limit). MQTT
+// 5 says why, and the reason code ends a QoS 2 exchange too (no PUBREL follows); 3.1.1 has no way
+// to say it, so the client is acknowledged as if it had been delivered (as Mosquitto does for a
+// denied topic).
 void ClientProtocol::refuse_publish(Connection& c, std::uint16_t packet_id, std::uint8_t qos,
                                     ReasonCode reason) {
   if (qos == 0) return;

@@ -26,6 +26,8 @@ struct alignas(64) ShardCounters {
   std::atomic<std::uint64_t> retained_dropped{0};  // over the retained ceiling
   std::atomic<std::uint64_t> messages_expired{0};  // MQTT 5 Message Expiry passed before sending
   std::atomic<std::uint64_t> subscriptions{0};
+  std::atomic<std::uint64_t> publish_throttled{0};     // reads paused for a publish rate
+  std::atomic<std::uint64_t> connect_rate_refused{0};  // CONNECTs over max_connect_rate
   Histogram mesh_batch;  // envelopes drained from the other shards per loop turn (if any)
 
   // Only the owning shard writes, so a plain load+store beats an atomic RMW.

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "broker/auth/access_control.hpp"
+#include "broker/config/runtime_settings.hpp"
 #include "broker/connection/client_protocol.hpp"
 #include "broker/connection/connection_table.hpp"
 #include "broker/listener/listener.hpp"
@@ -17,15 +18,18 @@
 
 namespace shardmq::broker {
 
-Shard::Shard(unsigned id, const Config& config,
+Shard::Shard(unsigned id, const RuntimeSettings& settings,
              const std::vector<std::unique_ptr<ListenerRuntime>>& listeners, ShardMesh& mesh,
              BrokerStats& stats, AuthServices* auth)
-    : ctx_{id, mesh.shards(), config, stats.shards[id]},
+    : settings_(settings),
+      settings_generation_(settings.generation()),
+      config_(*settings.current()),
+      ctx_{id, mesh.shards(), config_, stats.shards[id]},
       listeners_(listeners),
       mesh_(mesh),
       stats_(stats) {
-  access_ = make_access_control(config, auth, [&mesh, id] { mesh.wake(id); });
-  storage_ = make_storage(config);
+  access_ = make_access_control(config_, auth, [&mesh, id] { mesh.wake(id); });
+  storage_ = make_storage(config_);
   connections_ = std::make_unique<ConnectionTable>(ctx_, listeners_);
   link_ = std::make_unique<MeshLink>(ctx_, mesh_, *connections_);
   retained_ = std::make_unique<RetainedStore>(ctx_, *link_, *storage_);
@@ -141,6 +145,7 @@ void Shard::on_wake() {
 void Shard::on_tick() {
   ++ctx_.tick;
   connections_->on_tick();
+  protocol_->on_tick();
   sessions_->on_tick();
   sys_->on_tick();
   if (shutting_down_ && ctx_.tick >= shutdown_deadline_tick_) {
@@ -156,6 +161,7 @@ void Shard::on_tick() {
 
 void Shard::on_turn_end() {
   link_->cancel_sleep();
+  if (settings_.generation() != settings_generation_) apply_settings();
   if (std::size_t n = link_->drain([this](ShardEnvelope& e) { on_envelope(e); }))
     ctx_.counters.mesh_batch.record(n);
   access_->deliver_answers();  // verdicts from the hash workers
@@ -168,6 +174,12 @@ void Shard::on_turn_end() {
   link_->flush();
   // About to sleep: declare it, then look once more (pairs with ShardMesh::notify).
   if (link_->prepare_sleep()) loop_->wake();
+}
+
+void Shard::apply_settings() {
+  settings_generation_ = settings_.generation();
+  apply_runtime_settings(config_, *settings_.current());
+  protocol_->settings_changed();
 }
 
 void Shard::begin_shutdown() {

@@ -41,6 +41,7 @@ class ShardMesh;
 class StorageLink;
 class SubscriptionIndex;
 class SysTopics;
+class RuntimeSettings;
 struct BrokerStats;
 
 class Shard final : public io::LoopHandler, public EnvelopeHandler {
@@ -52,7 +53,8 @@ class Shard final : public io::LoopHandler, public EnvelopeHandler {
     std::string fallback_reason;
   };
 
-  Shard(unsigned id, const Config& config,
+  // The shard works on its own copy of the configuration; `settings` tells it of reloads.
+  Shard(unsigned id, const RuntimeSettings& settings,
         const std::vector<std::unique_ptr<ListenerRuntime>>& listeners, ShardMesh& mesh,
         BrokerStats& stats, AuthServices* auth);
   ~Shard() override;
@@ -78,7 +80,11 @@ class Shard final : public io::LoopHandler, public EnvelopeHandler {
   void on_envelope(const ShardEnvelope& e) override;
 
   void begin_shutdown();
+  void apply_settings();  // a reload was published: take its run-time settings
 
+  const RuntimeSettings& settings_;
+  std::uint64_t settings_generation_;
+  Config config_;  // ctx_.config: changed only by apply_settings, at the end of a turn
   ShardContext ctx_;
   const std::vector<std::unique_ptr<ListenerRuntime>>& listeners_;
   ShardMesh& mesh_;

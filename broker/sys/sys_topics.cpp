@@ -68,6 +68,10 @@ void SysTopics::publish() {
   pub("$SYS/broker/subscriptions/count", std::to_string(stats_.sum(&ShardCounters::subscriptions)));
   pub("$SYS/broker/retained messages/count", std::to_string(retained_.size()));
   pub("$SYS/broker/protocol errors", std::to_string(stats_.sum(&ShardCounters::protocol_errors)));
+  pub("$SYS/broker/publish/throttled",
+      std::to_string(stats_.sum(&ShardCounters::publish_throttled)));
+  pub("$SYS/broker/clients/connect rate refused",
+      std::to_string(stats_.sum(&ShardCounters::connect_rate_refused)));
   if (load_started_) {
     pub("$SYS/broker/load/messages/received/1min",
         fmt::format("{:.2f}", rate(load_.received, received, load_.last_received)));

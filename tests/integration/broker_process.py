@@ -90,6 +90,15 @@ class BrokerProcess:
             self._proc.kill()
             self._proc.wait()
 
+    def stop_and_check(self):
+        """Teardown of a broker a test started itself: stopped by SIGTERM, exit code 0, no
+        sanitizer report."""
+        code = self.stop()
+        assert not self.killed, f"{self.describe()} ignored SIGTERM\n{self.log_tail()}"
+        assert code == 0, f"{self.describe()} exited with {code}\n{self.diagnostics()}"
+        bad = self.sanitizer_lines()
+        assert not bad, "sanitizer reports:\n" + "\n".join(bad) + "\n" + self.diagnostics()
+
     def alive(self):
         return self._proc is not None and self._proc.poll() is None
 

@@ -128,7 +128,4 @@ def started(tmp_path):
 
     yield start
     for b in brokers:
-        code = b.stop()
-        assert not b.killed, f"{b.describe()} ignored SIGTERM\n{b.log_tail()}"
-        assert code == 0, f"{b.describe()} exited with {code}\n{b.diagnostics()}"
-        assert not b.sanitizer_lines(), b.diagnostics()
+        b.stop_and_check()

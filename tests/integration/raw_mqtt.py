@@ -163,8 +163,10 @@ class Closed(Exception):
 
 
 class RawConnection:
-    def __init__(self, host, port, timeout=10.0):
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+    def __init__(self, host, port, timeout=10.0, source=None):
+        """source: the local address to connect from (loopback has all of 127.0.0.0/8)."""
+        self.sock = socket.create_connection((host, port), timeout=timeout,
+                                             source_address=(source, 0) if source else None)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._buf = bytearray()
         self.version = MQTT311

@@ -49,9 +49,12 @@ TEST_CASE(
   CHECK(flags.config.shards == 2);
   CHECK(flags.config.sys_interval_s == 3);
 
-  // Settings read but not enforced yet are said to be so.
+  // Enforced, so nothing to warn about.
   write_text(conf, "listener 1884\nretain_available false\nmessage_size_limit 100\n");
-  CHECK(run({"--mosquitto-conf", conf}).warnings.size() == 2);
+  CommandLine limits = run({"--mosquitto-conf", conf});
+  CHECK(limits.warnings.empty());
+  CHECK(!limits.config.retain_available);
+  CHECK(limits.config.message_size_limit == 100);
 
   write_text(conf, "listener 1884\nauth_plugin /x.so\n");
   CommandLine refused = run({"--mosquitto-conf", conf});

@@ -75,6 +75,15 @@ inline void expect_same(const broker::Config& a, const broker::Config& b) {
   CHECK(a.max_connections == b.max_connections);
   CHECK(a.message_size_limit == b.message_size_limit);
   CHECK(a.retain_available == b.retain_available);
+  CHECK(a.max_topic_length == b.max_topic_length);
+  CHECK(a.max_topic_levels == b.max_topic_levels);
+  CHECK(a.max_subscriptions == b.max_subscriptions);
+  CHECK(a.max_connect_rate == b.max_connect_rate);
+  CHECK(a.max_connect_burst == b.max_connect_burst);
+  CHECK(a.max_publish_rate == b.max_publish_rate);
+  CHECK(a.max_publish_burst == b.max_publish_burst);
+  CHECK(a.max_publish_bandwidth == b.max_publish_bandwidth);
+  CHECK(a.max_publish_bandwidth_burst == b.max_publish_bandwidth_burst);
   CHECK(a.auth.password_file == b.auth.password_file);
   CHECK(a.auth.acl_file == b.auth.acl_file);
   CHECK(a.auth.allow_anonymous == b.auth.allow_anonymous);

@@ -74,6 +74,15 @@ TEST_CASE("config writer: every setting changed round-trips", "[config][writer]"
   c.max_connections = 99;
   c.message_size_limit = 1000;
   c.retain_available = false;
+  c.max_topic_length = 100;
+  c.max_topic_levels = 8;
+  c.max_subscriptions = 9;
+  c.max_connect_rate = 5;
+  c.max_connect_burst = 6;
+  c.max_publish_rate = 50;
+  c.max_publish_burst = 51;
+  c.max_publish_bandwidth = 100000;
+  c.max_publish_bandwidth_burst = 100001;
   c.auth.password_file = "/etc/shardmq/passwd";
   c.auth.acl_file = "/etc/shardmq/acl";
   c.auth.allow_anonymous = true;
