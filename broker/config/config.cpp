@@ -41,6 +41,11 @@ max_topic_levels = 0       # levels of a topic or filter; 0: any
 max_subscriptions = 0      # filters one session may hold; 0: any
 message_size_limit = 0     # largest PUBLISH payload, bytes; 0: any (not enforced yet)
 retain_available = true    # false: retained messages refused (not enforced yet)
+max_topic_aliases = 10     # MQTT 5 Topic Aliases a client may set per connection; 0: none
+max_topic_aliases_out = 10 # Topic Aliases the broker assigns per connection (0-64); 0: none
+
+[mqtt]
+response_information = ""  # MQTT 5 Response Information prefix (+ client id); "": none
 
 [retained]
 max_messages = 1000000
@@ -89,7 +94,7 @@ void read_limits(Reader& r, const toml::table& t, Config& c) {
          {"max_packet_size", "max_outbound_bytes", "connect_timeout_ms", "max_keepalive",
           "max_inflight", "max_queued_messages", "max_queued_bytes", "max_connections",
           "shutdown_timeout_ms", "message_size_limit", "retain_available", "max_topic_length",
-          "max_topic_levels", "max_subscriptions"});
+          "max_topic_levels", "max_subscriptions", "max_topic_aliases", "max_topic_aliases_out"});
   r.integer(t, "limits", "max_packet_size", c.max_packet_size, 16, 268435455);
   r.integer(t, "limits", "max_outbound_bytes", c.max_outbound_bytes, 1024);
   r.integer(t, "limits", "connect_timeout_ms", c.connect_timeout_ms, 100);
@@ -105,6 +110,13 @@ void read_limits(Reader& r, const toml::table& t, Config& c) {
   r.integer(t, "limits", "max_topic_levels", c.max_topic_levels, 0, 65535);
   r.integer(t, "limits", "max_subscriptions", c.max_subscriptions);
   if (auto v = r.boolean(t, "limits", "retain_available")) c.retain_available = *v;
+  r.integer(t, "limits", "max_topic_aliases", c.max_topic_aliases, 0, 65535);
+  r.integer(t, "limits", "max_topic_aliases_out", c.max_topic_aliases_out, 0, 64);
+}
+
+void read_mqtt(Reader& r, const toml::table& t, Config& c) {
+  r.only(t, "mqtt", {"response_information"});
+  if (auto* s = r.string(t, "mqtt", "response_information")) c.response_information = *s;
 }
 
 void read_listeners(Reader& r, const toml::node& n, Config& c) {
@@ -219,6 +231,8 @@ Result<Config, ConfigError> parse_config(std::string_view text, std::string_view
       read_listeners(r, v, c);
     else if (key == "auth" && v.is_table())
       read_auth(r, *v.as_table(), c);
+    else if (key == "mqtt" && v.is_table())
+      read_mqtt(r, *v.as_table(), c);
     else if (key == "retained" && v.is_table()) {
       const toml::table& t = *v.as_table();
       r.only(t, "retained", {"max_messages", "max_bytes"});

@@ -88,6 +88,13 @@ struct Config {
   std::uint32_t max_subscriptions = 0;   // filters one session may hold
   std::uint32_t message_size_limit = 0;  // largest PUBLISH payload accepted, bytes; 0: any
   bool retain_available = true;          // false: PUBLISH with the retain flag is refused
+  // MQTT 5 Topic Aliases per connection: the client's (advertised in CONNACK as Topic Alias
+  // Maximum) and the broker's own to the client (up to the client's maximum). 0: none.
+  std::uint16_t max_topic_aliases = 10;
+  std::uint16_t max_topic_aliases_out = 10;  // at most 64 (a linear scan per delivery)
+  // MQTT 5 Response Information for clients that ask: this prefix and their client
+  // identifier. "": none sent.
+  std::string response_information;
 
   AuthConfig auth;
 

@@ -130,6 +130,11 @@ std::string write_config_toml(const Config& c) {
   out += fmt::format("max_subscriptions = {}\n", c.max_subscriptions);
   out += fmt::format("message_size_limit = {}\n", c.message_size_limit);
   out += fmt::format("retain_available = {}\n", boolean(c.retain_available));
+  out += fmt::format("max_topic_aliases = {}\n", c.max_topic_aliases);
+  out += fmt::format("max_topic_aliases_out = {}\n", c.max_topic_aliases_out);
+
+  out += "\n[mqtt]\n";
+  out += fmt::format("response_information = {}\n", quoted(c.response_information));
 
   out += "\n[retained]\n";
   out += fmt::format("max_messages = {}\n", c.max_retained_messages);

@@ -75,6 +75,9 @@ inline void expect_same(const broker::Config& a, const broker::Config& b) {
   CHECK(a.max_connections == b.max_connections);
   CHECK(a.message_size_limit == b.message_size_limit);
   CHECK(a.retain_available == b.retain_available);
+  CHECK(a.max_topic_aliases == b.max_topic_aliases);
+  CHECK(a.max_topic_aliases_out == b.max_topic_aliases_out);
+  CHECK(a.response_information == b.response_information);
   CHECK(a.auth.password_file == b.auth.password_file);
   CHECK(a.auth.acl_file == b.auth.acl_file);
   CHECK(a.auth.allow_anonymous == b.auth.allow_anonymous);

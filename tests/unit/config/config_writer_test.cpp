@@ -74,6 +74,9 @@ TEST_CASE("config writer: every setting changed round-trips", "[config][writer]"
   c.max_connections = 99;
   c.message_size_limit = 1000;
   c.retain_available = false;
+  c.max_topic_aliases = 0;
+  c.max_topic_aliases_out = 64;
+  c.response_information = "responses/";
   c.auth.password_file = "/etc/shardmq/passwd";
   c.auth.acl_file = "/etc/shardmq/acl";
   c.auth.allow_anonymous = true;
