@@ -22,6 +22,8 @@ ReasonCode reason_code(DecodeError e) {
     case DecodeError::EmptyTopicName:
     case DecodeError::WildcardInTopicName:
       return ReasonCode::TopicNameInvalid;
+    case DecodeError::TopicAliasZero:
+      return ReasonCode::TopicAliasInvalid;
     case DecodeError::InvalidTopicFilter:
     case DecodeError::InvalidSharedSubscription:
       return ReasonCode::TopicFilterInvalid;
@@ -90,6 +92,8 @@ std::string_view decode_error_name(DecodeError e) {
       return "duplicate property";
     case DecodeError::InvalidPropertyValue:
       return "invalid property value";
+    case DecodeError::TopicAliasZero:
+      return "topic alias 0";
     case DecodeError::SubscriptionIdFromClient:
       return "subscription identifier from client";
     case DecodeError::AuthDataWithoutMethod:

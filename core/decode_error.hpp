@@ -36,7 +36,8 @@ enum class DecodeError : std::uint8_t {
   UnknownProperty,              // 0x81 property identifier not defined
   PropertyNotAllowed,           // 0x81 property not valid for this packet
   DuplicateProperty,            // 0x82 a once-only property repeated
-  InvalidPropertyValue,         // 0x82 e.g. Receive Maximum 0, Maximum QoS 2, alias 0
+  InvalidPropertyValue,         // 0x82 e.g. Receive Maximum 0, Maximum QoS 2
+  TopicAliasZero,               // 0x94 Topic Alias 0 (Mosquitto 2.0.11: 0x81)
   SubscriptionIdFromClient,     // 0x82 Subscription Identifier in a client's PUBLISH
   AuthDataWithoutMethod,        // 0x82 Authentication Data without Authentication Method
   InvalidReasonCode,            // 0x81 reason/return code not defined for this packet

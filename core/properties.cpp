@@ -154,7 +154,8 @@ DecodeError read_one(WireReader& r, std::uint8_t id, Properties& p) {
     case 0x22:
       return read_u16(r, p.topic_alias_maximum, false);
     case 0x23:
-      return read_u16(r, p.topic_alias, true);
+      if (DecodeError e = read_u16(r, p.topic_alias, false); e != DecodeError::Ok) return e;
+      return *p.topic_alias == 0 ? DecodeError::TopicAliasZero : DecodeError::Ok;
     case 0x24:
       return read_byte_flag(r, p.maximum_qos, 1);
     case 0x25:
@@ -416,6 +417,32 @@ void write_properties(WireWriter& w, const Properties& p) {
   for (std::uint32_t id : p.subscription_identifiers) {
     put(w, P::SubscriptionIdentifier);
     w.varint(id);
+  }
+}
+
+void copy_properties_without(Bytes raw, PropertyId id, std::string& out) {
+  out.clear();
+  WireReader r(raw);
+  while (!r.empty()) {
+    const std::size_t start = raw.size() - r.remaining();
+    std::uint8_t pid = 0;
+    if (!r.u8(pid)) return;
+    Bytes skip;
+    std::string_view a, b;
+    std::uint32_t v = 0;
+    bool ok = true;
+    if (int n = detail::fixed_property_value_size(pid); n != 0)
+      ok = r.bytes(static_cast<std::size_t>(n), skip);
+    else if (pid == 0x0B)
+      ok = r.varint(v) == VarintStatus::Ok;
+    else if (pid == 0x26)
+      ok = r.string(a) && r.string(b);
+    else
+      ok = r.binary(skip);  // strings and binary data alike
+    if (!ok) return;
+    if (pid == static_cast<std::uint8_t>(id)) continue;
+    const std::size_t end = raw.size() - r.remaining();
+    out.append(reinterpret_cast<const char*>(raw.data()) + start, end - start);
   }
 }
 

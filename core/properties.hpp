@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "core/mqtt_types.hpp"
@@ -132,6 +133,11 @@ enum class PropertyContext : std::uint8_t {
 
 bool property_allowed(PropertyContext ctx, PropertyId id);
 std::string_view property_name(PropertyId id);
+
+// The content of a validated property block (`raw`) without the properties numbered `id`,
+// into `out` (cleared first, its capacity kept): a broker forwards a PUBLISH without the
+// publisher's Topic Alias.
+void copy_properties_without(Bytes raw, PropertyId id, std::string& out);
 
 // Size of the properties' content (without the leading length varint).
 std::size_t properties_content_size(const Properties& p);

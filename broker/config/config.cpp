@@ -47,6 +47,11 @@ max_publish_rate = 0       # PUBLISH per second per connection, then reads pause
 max_publish_burst = 0      # 0: one second's worth
 max_publish_bandwidth = 0  # PUBLISH bytes per second per connection; 0: any
 max_publish_bandwidth_burst = 0  # bytes; 0: one second's worth
+max_topic_aliases = 10     # MQTT 5 Topic Aliases a client may set per connection; 0: none
+max_topic_aliases_out = 10 # Topic Aliases the broker assigns per connection (0-64); 0: none
+
+[mqtt]
+response_information = ""  # MQTT 5 Response Information prefix (+ client id); "": none
 
 [retained]
 max_messages = 1000000
@@ -101,6 +106,11 @@ void read_limits(Reader& r, const toml::table& t, Config& c) {
                        "max_connect_rate",      "max_connect_burst",
                        "max_publish_rate",      "max_publish_burst",
                        "max_publish_bandwidth", "max_publish_bandwidth_burst"});
+max_topic_aliases = 10     # MQTT 5 Topic Aliases a client may set per connection; 0: none
+max_topic_aliases_out = 10 # Topic Aliases the broker assigns per connection (0-64); 0: none
+
+[mqtt]
+response_information = ""  # MQTT 5 Response Information prefix (+ client id); "": none
   r.integer(t, "limits", "max_packet_size", c.max_packet_size, 16, 268435455);
   r.integer(t, "limits", "max_outbound_bytes", c.max_outbound_bytes, 1024);
   r.integer(t, "limits", "connect_timeout_ms", c.connect_timeout_ms, 100);
@@ -122,6 +132,13 @@ void read_limits(Reader& r, const toml::table& t, Config& c) {
   r.integer(t, "limits", "max_publish_bandwidth", c.max_publish_bandwidth);
   r.integer(t, "limits", "max_publish_bandwidth_burst", c.max_publish_bandwidth_burst);
   if (auto v = r.boolean(t, "limits", "retain_available")) c.retain_available = *v;
+  r.integer(t, "limits", "max_topic_aliases", c.max_topic_aliases, 0, 65535);
+  r.integer(t, "limits", "max_topic_aliases_out", c.max_topic_aliases_out, 0, 64);
+}
+
+void read_mqtt(Reader& r, const toml::table& t, Config& c) {
+  r.only(t, "mqtt", {"response_information"});
+  if (auto* s = r.string(t, "mqtt", "response_information")) c.response_information = *s;
 }
 
 void read_listeners(Reader& r, const toml::node& n, Config& c) {
@@ -236,6 +253,8 @@ Result<Config, ConfigError> parse_config(std::string_view text, std::string_view
       read_listeners(r, v, c);
     else if (key == "auth" && v.is_table())
       read_auth(r, *v.as_table(), c);
+    else if (key == "mqtt" && v.is_table())
+      read_mqtt(r, *v.as_table(), c);
     else if (key == "retained" && v.is_table()) {
       const toml::table& t = *v.as_table();
       r.only(t, "retained", {"max_messages", "max_bytes"});

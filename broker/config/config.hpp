@@ -95,6 +95,13 @@ struct Config {
   std::uint32_t max_publish_burst = 0;
   std::uint32_t max_publish_bandwidth = 0;  // PUBLISH bytes per second per connection
   std::uint32_t max_publish_bandwidth_burst = 0;
+  // MQTT 5 Topic Aliases per connection: the client's (advertised in CONNACK as Topic Alias
+  // Maximum) and the broker's own to the client (up to the client's maximum). 0: none.
+  std::uint16_t max_topic_aliases = 10;
+  std::uint16_t max_topic_aliases_out = 10;  // at most 64 (a linear scan per delivery)
+  // MQTT 5 Response Information for clients that ask: this prefix and their client
+  // identifier. "": none sent.
+  std::string response_information;
 
   AuthConfig auth;
 

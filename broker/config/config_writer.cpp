@@ -136,6 +136,11 @@ std::string write_config_toml(const Config& c) {
   out += fmt::format("max_publish_burst = {}\n", c.max_publish_burst);
   out += fmt::format("max_publish_bandwidth = {}\n", c.max_publish_bandwidth);
   out += fmt::format("max_publish_bandwidth_burst = {}\n", c.max_publish_bandwidth_burst);
+  out += fmt::format("max_topic_aliases = {}\n", c.max_topic_aliases);
+  out += fmt::format("max_topic_aliases_out = {}\n", c.max_topic_aliases_out);
+
+  out += "\n[mqtt]\n";
+  out += fmt::format("response_information = {}\n", quoted(c.response_information));
 
   out += "\n[retained]\n";
   out += fmt::format("max_messages = {}\n", c.max_retained_messages);

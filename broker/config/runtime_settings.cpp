@@ -27,6 +27,7 @@ void apply_runtime_settings(Config& running, const Config& fresh) {
   r.auth.max_login_failures = f.auth.max_login_failures;
   r.auth.login_failure_window_s = f.auth.login_failure_window_s;
   r.auth.login_timeout_s = f.auth.login_timeout_s;
+  r.response_information = f.response_information;
 }
 
 std::vector<std::string> restart_only_changes(const Config& running, const Config& fresh) {
@@ -53,6 +54,9 @@ std::vector<std::string> restart_only_changes(const Config& running, const Confi
   check(r.auth.acl_file == f.auth.acl_file, "auth.acl_file");
   check(r.auth.allow_anonymous == f.auth.allow_anonymous, "auth.allow_anonymous");
   check(r.auth.hash_workers == f.auth.hash_workers, "auth.hash_workers");
+  check(r.auth.scram == f.auth.scram, "auth.scram");
+  check(r.max_topic_aliases == f.max_topic_aliases, "limits.max_topic_aliases");
+  check(r.max_topic_aliases_out == f.max_topic_aliases_out, "limits.max_topic_aliases_out");
   return out;
 }
 

@@ -163,7 +163,7 @@ void ClientProtocol::protocol_error(Connection& c, ReasonCode reason, std::strin
                                : fmt::format("client '{}'", c.client_id.view()),
            why, static_cast<unsigned>(reason));
   if (c.state == Connection::State::connected) {
-    connections_.send_disconnect(c, reason);
+    connections_.send_disconnect(c, reason, why);
   } else if ((c.state == Connection::State::awaiting_connect ||
               c.state == Connection::State::authenticating) &&
              c.version == ProtocolVersion::v5) {
@@ -197,7 +197,7 @@ void ClientProtocol::handle_packet(Connection& c, const core::Packet& p) {
       auto& rel = std::get<core::PubRel>(p);
       core::PubComp comp;
       comp.packet_id = rel.packet_id;
-      const bool released = c.inbound && std::erase(c.inbound->qos2_awaiting_rel, rel.packet_id);
+      const bool released = c.inbound && c.inbound->release(rel.packet_id);
       if (!released && c.version == ProtocolVersion::v5)
         comp.reason_code = ReasonCode::PacketIdentifierNotFound;
       connections_.send_packet(c, comp);

@@ -64,6 +64,9 @@ class ClientProtocol final : public ConnectionEvents, public AuthWaiter, public 
   // settled); later, send the acknowledgements that may go now.
   void resume_waiting();
   void release_acks();
+  // End of turn: QoS 1/2 messages too large for their client are finished with their
+  // sessions as if acknowledged (MQTT 5 §3.1.2.11.4).
+  void finish_too_large();
 
   // The broker is stopping: every client hears it (MQTT 5) and is closed without its will.
   void begin_shutdown();
@@ -107,6 +110,11 @@ class ClientProtocol final : public ConnectionEvents, public AuthWaiter, public 
   void forget_enhanced_auth(const Connection& c);
   // PUBLISH, SUBSCRIBE, UNSUBSCRIBE, wills (publish_flow.cpp).
   void handle_publish(Connection& c, const core::Publish& p);
+  // A PUBLISH with a Topic Alias: its topic, and its properties without the alias (for
+  // the subscribers); false when the alias is invalid and the connection is closing
+  // (publish_aliases.cpp).
+  bool resolve_topic_alias(Connection& c, const core::Publish& p, std::string_view& topic,
+                           std::string_view& properties);
   void handle_subscribe(Connection& c, const core::Subscribe& p);
   void handle_unsubscribe(Connection& c, const core::Unsubscribe& p);
   void handle_client_ack(Connection& c, core::PacketType type, std::uint16_t packet_id);
@@ -117,7 +125,8 @@ class ClientProtocol final : public ConnectionEvents, public AuthWaiter, public 
   // What limits.* refuses or slows down (limits_flow.cpp). False: not to be handled further
   // (answered, or closing).
   bool connect_within_limits(Connection& c, const core::Connect& p);
-  bool publish_within_limits(Connection& c, const core::Publish& p);
+  // `topic`: the PUBLISH's, or its Topic Alias's.
+  bool publish_within_limits(Connection& c, const core::Publish& p, std::string_view topic);
   void charge_publish(Connection& c, const core::Publish& p);
   void resume_throttled();
   std::string source_address(const Connection& c) const;
@@ -152,9 +161,10 @@ class ClientProtocol final : public ConnectionEvents, public AuthWaiter, public 
   };
   std::unordered_map<std::uint32_t, EnhancedAuth> enhanced_auth_;
   std::uint64_t next_assigned_id_ = 1;
-  core::Packet scratch_packet_;          // the packet being handled; views into the receive buffer
-  io::ByteBlock layer_app_;              // plaintext out of a connection's TLS/WebSocket layer
-  ConnectRate connect_rate_;             // limits.max_connect_rate, per source address
+  core::Packet scratch_packet_;   // the packet being handled; views into the receive buffer
+  std::string alias_properties_;  // its properties without a Topic Alias, while it is routed
+  io::ByteBlock layer_app_;       // plaintext out of a connection's TLS/WebSocket layer
+  ConnectRate connect_rate_;      // limits.max_connect_rate, per source address
   io::TimerWheel throttle_timers_{256};  // PublishThrottle::resume
   std::vector<std::pair<Connection*, std::uint32_t>> unthrottled_;  // read again at turn end
   std::string expiry_scratch_;  // a delivery's properties with the Message Expiry left

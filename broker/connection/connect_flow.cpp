@@ -3,6 +3,9 @@
 // end, the connection hands the session back.
 #include <xxhash.h>
 
+#include <algorithm>
+#include <string>
+
 #include "broker/auth/access_control.hpp"
 #include "broker/connection/client_protocol.hpp"
 #include "broker/connection/connection_table.hpp"
@@ -59,6 +62,12 @@ void ClientProtocol::handle_connect(Connection& c, const core::Connect& p) {
   c.client_id.assign(client_id, username);
   c.max_packet_out =
       p.version == ProtocolVersion::v5 ? p.properties.maximum_packet_size.value_or(0) : 0;
+  if (p.version == ProtocolVersion::v5) {
+    c.alias_out_max =
+        std::min(p.properties.topic_alias_maximum.value_or(0), config_.max_topic_aliases_out);
+    c.problem_info = p.properties.request_problem_information.value_or(1) != 0;
+    c.wants_response_info = p.properties.request_response_information.value_or(0) != 0;
+  }
   c.keepalive_s = p.keep_alive;
   if (p.version == ProtocolVersion::v5 && c.keepalive_s > config_.max_keepalive)
     c.keepalive_s = config_.max_keepalive;
@@ -180,6 +189,7 @@ void ClientProtocol::send_detach(unsigned home, DetachNotice* n) {
 void ClientProtocol::complete_connect(Connection& c, const AttachReply& reply) {
   const Config& config = config_;
   core::ConnAck ack;
+  std::string response_information;
   if (!reply.session) {
     // A newer CONNECT for the same client identifier won the race.
     ack.reason_code = c.version == ProtocolVersion::v5
@@ -192,7 +202,10 @@ void ClientProtocol::complete_connect(Connection& c, const AttachReply& reply) {
   c.session = reply.session;
   c.session_attached = true;
   if (c.home == id_) sessions_.bind_local_connection(*c.session, &c);
-  if (!reply.qos2_awaiting_rel.empty()) c.inbound_qos().qos2_awaiting_rel = reply.qos2_awaiting_rel;
+  if (!reply.qos2_awaiting_rel.empty()) {
+    c.inbound_qos().qos2_awaiting_rel = reply.qos2_awaiting_rel;
+    c.inbound->inherited = static_cast<std::uint16_t>(reply.qos2_awaiting_rel.size());
+  }
   c.state = Connection::State::connected;
   ack.session_present = reply.session_present;
   if (c.version == ProtocolVersion::v5) {
@@ -204,6 +217,13 @@ void ClientProtocol::complete_connect(Connection& c, const AttachReply& reply) {
       ack.properties.server_keep_alive = c.keepalive_s;
     if (config.max_packet_size < core::kMaxRemainingLength)
       ack.properties.maximum_packet_size = config.max_packet_size;
+    // Absent means 0: no alias may be used.
+    if (config.max_topic_aliases) ack.properties.topic_alias_maximum = config.max_topic_aliases;
+    // Wildcard subscriptions and Subscription Identifiers are supported: absent means so.
+    if (c.wants_response_info && !config.response_information.empty()) {
+      response_information = config.response_information + std::string(c.client_id.view());
+      ack.properties.response_information = response_information;
+    }
   }
   send_connack(c, ack);
   connections_.forget_peer_address(c);

@@ -13,6 +13,7 @@
 #include "broker/connection/held_acks.hpp"
 #include "broker/connection/out_buffer.hpp"
 #include "broker/connection/publish_throttle.hpp"
+#include "broker/connection/topic_aliases.hpp"
 #include "broker/containers/client_name.hpp"
 #include "broker/message/published_message.hpp"
 #include "core/mqtt_types.hpp"
@@ -35,6 +36,21 @@ struct InboundQos {
   // The publish rate buckets, while limits.max_publish_rate or max_publish_bandwidth is set.
   std::unique_ptr<PublishThrottle> throttle;
 
+  // Ids handed over from the session at CONNECT (the front of qos2_awaiting_rel) and not
+  // released yet: a new connection's Receive Maximum quota does not count them.
+  std::uint16_t inherited = 0;
+
+  // QoS 1/2 PUBLISHes of this connection the client has no PUBACK/PUBCOMP for yet.
+  std::size_t unacknowledged() const {
+    return qos2_awaiting_rel.size() - inherited + held_acks.pubacks();
+  }
+  bool release(std::uint16_t id) {
+    auto it = std::find(qos2_awaiting_rel.begin(), qos2_awaiting_rel.end(), id);
+    if (it == qos2_awaiting_rel.end()) return false;
+    if (it - qos2_awaiting_rel.begin() < inherited) --inherited;
+    qos2_awaiting_rel.erase(it);
+    return true;
+  }
   bool awaiting_rel(std::uint16_t id) const {
     return std::find(qos2_awaiting_rel.begin(), qos2_awaiting_rel.end(), id) !=
            qos2_awaiting_rel.end();
@@ -56,23 +72,28 @@ struct Connection {
   std::uint32_t serial = 0;  // unique on the shard: envelopes name connections by it
   State state = State::awaiting_connect;
   core::ProtocolVersion version = core::ProtocolVersion::v311;
-  bool peer_closed = false;
-  bool clean_disconnect = false;  // DISCONNECT received: no will
-  bool id_assigned = false;       // the broker made the client id up (MQTT 5: say so)
-  bool ring_paused = false;       // receive paused: a ring to another shard is full
-  bool home_paused = false;  // receive paused: waiting for an answer (authenticator, home shard)
-  bool recv_paused_in_loop = false;
-  bool in_flush_list = false;
-  bool close_when_flushed = false;
-  bool session_attached = false;     // the home shard counts this connection as the session's
-  bool in_held_list = false;         // listed in the shard's held-ack connections
-  bool session_expiry_zero = false;  // MQTT 5 CONNECT asked for Session Expiry 0
+  // One bit each: the pointer to the topic aliases fits in the bytes this saves.
+  bool peer_closed : 1 = false;
+  bool clean_disconnect : 1 = false;  // DISCONNECT received: no will
+  bool id_assigned : 1 = false;       // the broker made the client id up (MQTT 5: say so)
+  bool ring_paused : 1 = false;       // receive paused: a ring to another shard is full
+  bool home_paused : 1 =
+      false;  // receive paused: waiting for an answer (authenticator, home shard)
+  bool recv_paused_in_loop : 1 = false;
+  bool in_flush_list : 1 = false;
+  bool close_when_flushed : 1 = false;
+  bool session_attached : 1 = false;  // the home shard counts this connection as the session's
+  bool in_held_list : 1 = false;      // listed in the shard's held-ack connections
+  bool problem_info : 1 = true;       // MQTT 5 Request Problem Information (0: no Reason Strings)
+  bool wants_response_info : 1 = false;  // MQTT 5 Request Response Information = 1
+  bool session_expiry_zero : 1 = false;  // MQTT 5 CONNECT asked for Session Expiry 0
   // home_paused is for the publish rate (PublishThrottle), not an answer: the message path
   // checks one flag, and only the resume paths ask which.
-  bool throttled = false;
+  bool throttled : 1 = false;
   std::uint16_t keepalive_s = 0;
   std::uint16_t listener = 0;        // index into the configured listeners
   std::uint16_t home = 0;            // the session's home shard
+  std::uint16_t alias_out_max = 0;   // Topic Aliases the broker may assign (MQTT 5), 0: none
   std::uint32_t max_packet_out = 0;  // client's Maximum Packet Size (MQTT 5), 0: none
   std::uint64_t last_rx_tick = 0;    // touched on every packet; checked when the timer fires
   io::TimerNode timer;               // connect timeout, then keepalive deadline
@@ -90,11 +111,16 @@ struct Connection {
   // The will, published when the connection ends without DISCONNECT.
   PublishedMessage* will = nullptr;
 
-  std::unique_ptr<InboundQos> inbound;  // null until first needed
+  std::unique_ptr<InboundQos> inbound;    // null until first needed
+  std::unique_ptr<TopicAliases> aliases;  // null until the client or the broker uses one
 
   InboundQos& inbound_qos() {
     if (!inbound) inbound = std::make_unique<InboundQos>();
     return *inbound;
+  }
+  TopicAliases& topic_aliases() {
+    if (!aliases) aliases = std::make_unique<TopicAliases>(alias_out_max);
+    return *aliases;
   }
   bool paused() const { return ring_paused || home_paused; }
 

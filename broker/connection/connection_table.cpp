@@ -70,10 +70,16 @@ bool ConnectionTable::send_packet(Connection& c, const core::Packet& p) {
   return true;
 }
 
-void ConnectionTable::send_disconnect(Connection& c, core::ReasonCode reason) {
+void ConnectionTable::send_disconnect(Connection& c, core::ReasonCode reason,
+                                      std::string_view why) {
   if (c.version != core::ProtocolVersion::v5) return;
   core::Disconnect d;
   d.reason_code = reason;
+  // A Reason String may go in DISCONNECT whatever Request Problem Information said, but not
+  // past the client's Maximum Packet Size (MQTT 5 §3.14.2.2.3).
+  if (!why.empty()) d.properties.reason_string = why;
+  if (c.max_packet_out && core::encoded_size(d, c.version) > c.max_packet_out)
+    d.properties.reason_string.reset();
   send_packet(c, d);
 }
 
@@ -82,16 +88,29 @@ bool ConnectionTable::write_publish(Connection& c, std::string_view topic,
                                     std::uint8_t qos, std::uint16_t packet_id, bool dup,
                                     bool retain, std::uint32_t subscription_id) {
   const bool v5 = c.version == core::ProtocolVersion::v5;
+  // Only MQTT 5 clients that allow Topic Aliases pay for them: the alias replaces the topic
+  // once the client knows it (docs/mqtt_behaviour.md).
+  OutboundAliases::Choice alias{0, false, 0};
+  std::string_view topic_field = topic;
+  if (c.alias_out_max) [[unlikely]] {
+    alias = c.topic_aliases().out.choose(topic);
+    if (alias.known) topic_field = {};
+  }
   std::size_t props_content = 0, props_block = 0;
   if (v5) {
-    props_content =
-        properties.size() + (subscription_id ? 1 + core::varint_size(subscription_id) : 0);
+    props_content = properties.size() +
+                    (subscription_id ? 1 + core::varint_size(subscription_id) : 0) +
+                    (alias.alias ? 3 : 0);
     props_block = core::varint_size(static_cast<std::uint32_t>(props_content)) + props_content;
   }
-  std::size_t remaining = 2 + topic.size() + (qos ? 2 : 0) + props_block + payload.size();
+  std::size_t remaining = 2 + topic_field.size() + (qos ? 2 : 0) + props_block + payload.size();
   std::size_t total = 1 + core::varint_size(static_cast<std::uint32_t>(remaining)) + remaining;
-  if (c.max_packet_out && total > c.max_packet_out) {
-    ShardCounters::bump(counters_.messages_dropped);  // MQTT 5: too large for this client
+  if (c.max_packet_out && total > c.max_packet_out) [[unlikely]] {
+    // MQTT 5 §3.1.2.11.4: never sent, never truncated. A QoS 1/2 one is finished with its
+    // session at the end of the turn, as if acknowledged, so it holds no place in the window.
+    ShardCounters::bump(counters_.messages_dropped);
+    ShardCounters::bump(counters_.messages_too_large);
+    if (qos) too_large_.emplace_back(c.serial, packet_id);
     return false;
   }
   if (qos == 0 && c.out.queued() + total > config_.max_outbound_bytes) {
@@ -101,7 +120,7 @@ bool ConnectionTable::write_publish(Connection& c, std::string_view topic,
   core::WireWriter w(c.out.pending().reserve(total));
   w.u8(static_cast<std::uint8_t>(0x30 | (dup ? 0x08 : 0) | (qos << 1) | (retain ? 1 : 0)));
   w.varint(static_cast<std::uint32_t>(remaining));
-  w.string(topic);
+  w.string(topic_field);
   if (qos) w.u16(packet_id);
   if (v5) {
     w.varint(static_cast<std::uint32_t>(props_content));
@@ -109,6 +128,11 @@ bool ConnectionTable::write_publish(Connection& c, std::string_view topic,
     if (subscription_id) {
       w.u8(0x0B);
       w.varint(subscription_id);
+    }
+    if (alias.alias) {
+      w.u8(0x23);
+      w.u16(alias.alias);
+      if (!alias.known) c.aliases->out.assign(alias, topic);
     }
   }
   w.raw(payload.data(), payload.size());
@@ -208,7 +232,11 @@ void ConnectionTable::on_timer(Connection& c) {
   std::uint64_t limit = ShardContext::ms_to_ticks(std::uint64_t(c.keepalive_s) * 1500);
   if (ctx_.tick >= c.last_rx_tick + limit) {
     log_info("client '{}' silent for 1.5 x {} s: disconnecting", c.client_id.view(), c.keepalive_s);
-    close(c, CloseKind::abrupt);
+    // MQTT 5 hears why (0x8D), unless output is still queued: a peer that reads nothing
+    // must not keep its socket open waiting for the goodbye to flush.
+    const bool can_say = c.out.queued() == 0;
+    if (can_say) send_disconnect(c, core::ReasonCode::KeepAliveTimeout);
+    close(c, can_say ? CloseKind::graceful : CloseKind::abrupt);
   } else {
     timers_.schedule(c.timer, c.last_rx_tick + limit);
   }

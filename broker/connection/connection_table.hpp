@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "broker/connection/connection.hpp"
@@ -58,14 +59,21 @@ class ConnectionTable {
 
   // Output. Each appends to the connection's pending bytes and schedules a flush.
   bool send_packet(Connection& c, const core::Packet& p);
-  // MQTT 5 clients hear why the server closes their connection; 3.1.x has no way to say it.
-  void send_disconnect(Connection& c, core::ReasonCode reason);
+  // MQTT 5 clients hear why the server closes their connection (and `why`, as a Reason
+  // String); 3.1.x has no way to say it.
+  void send_disconnect(Connection& c, core::ReasonCode reason, std::string_view why = {});
   // A PUBLISH from its parts, written straight into the output (the message path: no
-  // Packet, no copy but into the output). False when dropped: too large for the client, or
-  // QoS 0 to an output already over its limit.
+  // Packet, no copy but into the output). False when dropped: too large for the client
+  // (a QoS 1/2 one is then listed for take_too_large), or QoS 0 to an output already over
+  // its limit.
   bool write_publish(Connection& c, std::string_view topic, std::string_view properties,
                      std::string_view payload, std::uint8_t qos, std::uint16_t packet_id, bool dup,
                      bool retain, std::uint32_t subscription_id);
+  // QoS 1/2 messages dropped as too large since the last call: (connection serial, packet
+  // id) each, for the protocol to finish with their sessions.
+  std::vector<std::pair<std::uint32_t, std::uint16_t>> take_too_large() {
+    return std::exchange(too_large_, {});
+  }
   void schedule_flush(Connection& c);
   void flush_all();  // end of turn: one send per connection with output
   std::size_t output_queued(const Connection& c) const { return c.out.queued(); }
@@ -117,10 +125,11 @@ class ConnectionTable {
   core::IntrusiveHashIndex<Connection, BySerial> connections_;
   std::uint32_t next_serial_ = 1;
   std::vector<Connection*> flush_list_;
-  std::vector<std::uint32_t> listener_connections_;       // open connections per listener
-  const bool keep_peers_;                                 // the broker authenticates
-  std::unordered_map<std::uint32_t, std::string> peers_;  // by serial, until CONNACK
-  io::TimerWheel timers_;                                 // connect timeout, then keepalive
+  std::vector<std::pair<std::uint32_t, std::uint16_t>> too_large_;  // see take_too_large
+  std::vector<std::uint32_t> listener_connections_;                 // open connections per listener
+  const bool keep_peers_;                                           // the broker authenticates
+  std::unordered_map<std::uint32_t, std::string> peers_;            // by serial, until CONNACK
+  io::TimerWheel timers_;  // connect timeout, then keepalive
 };
 
 }  // namespace shardmq::broker

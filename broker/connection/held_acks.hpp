@@ -17,16 +17,25 @@ class HeldAcks {
   bool empty() const { return acks_.empty(); }
   std::size_t size() const { return acks_.size(); }
   // `mark`: the storage write the acknowledgement must wait for (0: none).
-  void hold(std::uint32_t ack, std::uint64_t mark) { acks_.push_back(Held{ack, mark}); }
-  void clear() { acks_.clear(); }
+  void hold(std::uint32_t ack, std::uint64_t mark) {
+    acks_.push_back(Held{ack, mark});
+    if (!(ack & kPubRec)) ++pubacks_;
+  }
+  void clear() {
+    acks_.clear();
+    pubacks_ = 0;
+  }
+  std::size_t pubacks() const { return pubacks_; }  // of size(): the PUBACKs
 
   // Sends, in order, those whose writes are durable; stops at the first that is not.
   // Returns true when none is left.
   template <typename Send>
   bool release(std::uint64_t durable_through, Send&& send) {
     std::size_t n = 0;
-    while (n < acks_.size() && acks_[n].mark <= durable_through)
+    while (n < acks_.size() && acks_[n].mark <= durable_through) {
+      if (!(acks_[n].ack & kPubRec)) --pubacks_;
       send(acks_[n++].ack);
+    }
     acks_.erase(acks_.begin(), acks_.begin() + static_cast<std::ptrdiff_t>(n));
     return acks_.empty();
   }
@@ -37,6 +46,7 @@ class HeldAcks {
     std::uint64_t mark;
   };
   std::vector<Held> acks_;
+  std::size_t pubacks_ = 0;
 };
 
 }  // namespace shardmq::broker

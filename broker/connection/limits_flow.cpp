@@ -84,7 +84,8 @@ bool ClientProtocol::connect_within_limits(Connection& c, const core::Connect& p
   return true;
 }
 
-bool ClientProtocol::publish_within_limits(Connection& c, const core::Publish& p) {
+bool ClientProtocol::publish_within_limits(Connection& c, const core::Publish& p,
+                                           std::string_view topic) {
   const Config& config = config_;
   const auto qos = static_cast<std::uint8_t>(p.qos);
   // As Mosquitto 2.0: a retained PUBLISH (an empty one too) ends the connection, with
@@ -97,13 +98,13 @@ bool ClientProtocol::publish_within_limits(Connection& c, const core::Publish& p
     return false;
   }
   if (config.max_publish_rate || config.max_publish_bandwidth) charge_publish(c, p);
-  if (limits_topics_ && !topic_within_limits(p.topic, config)) {
+  if (limits_topics_ && !topic_within_limits(topic, config)) {
     refuse_publish(c, p.packet_id, qos, ReasonCode::TopicNameInvalid);
     return false;
   }
   if (config.message_size_limit && p.payload.size() > config.message_size_limit) {
     log_debug("not routing a PUBLISH of {} bytes from '{}' to '{}': over message_size_limit",
-              p.payload.size(), c.client_id.view(), p.topic);
+              p.payload.size(), c.client_id.view(), topic);
     // Mosquitto 2.0 says 0x95 (Packet too large), which MQTT 5 does not allow in PUBACK or
     // PUBREC (strict clients take it for a malformed packet): 0x97 is the code for an
     // administrative limit.

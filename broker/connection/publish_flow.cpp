@@ -23,8 +23,12 @@ using CloseKind = ConnectionTable::CloseKind;
 
 void ClientProtocol::handle_publish(Connection& c, const core::Publish& p) {
   ShardCounters::bump(counters_.messages_received);
-  if (p.properties.topic_alias) {
-    return protocol_error(c, ReasonCode::TopicAliasInvalid, "topic alias over the maximum of 0");
+  std::string_view topic = p.topic;
+  std::string_view properties = c.version == ProtocolVersion::v5
+                                    ? core::as_string_view(p.properties.raw)
+                                    : std::string_view{};
+  if (p.properties.topic_alias) [[unlikely]] {
+    if (!resolve_topic_alias(c, p, topic, properties)) return;
   }
   std::uint8_t qos = static_cast<std::uint8_t>(p.qos);
   if (qos == 2 && c.inbound && c.inbound->awaiting_rel(p.packet_id)) {
@@ -34,14 +38,19 @@ void ClientProtocol::handle_publish(Connection& c, const core::Publish& p) {
     connections_.send_packet(c, rec);
     return;
   }
+  // MQTT 5 §3.3.4: no more unacknowledged QoS 1/2 PUBLISHes than the Receive Maximum the
+  // CONNACK gave (max_inflight). Only a client with some unacknowledged has `inbound`.
+  if (qos != 0 && c.inbound && c.version == ProtocolVersion::v5 &&
+      c.inbound->unacknowledged() >= config_.max_inflight) [[unlikely]]
+    return protocol_error(c, ReasonCode::ReceiveMaximumExceeded,
+                          "more unacknowledged QoS 1/2 PUBLISHes than the Receive Maximum");
   std::uint32_t ack = p.packet_id | (qos == 2 ? HeldAcks::kPubRec : 0u);
-  if (publish_limits_ && !publish_within_limits(c, p)) return;
-  if (!access_.may_publish(c.client_id, p.topic))
+  if (publish_limits_ && !publish_within_limits(c, p, topic)) return;
+  if (!access_.may_publish(c.client_id, topic))
     return refuse_publish(c, p.packet_id, qos, ReasonCode::NotAuthorized);
   LocalPublish pub;
-  pub.topic = p.topic;
-  pub.properties = c.version == ProtocolVersion::v5 ? core::as_string_view(p.properties.raw)
-                                                    : std::string_view{};
+  pub.topic = topic;
+  pub.properties = properties;
   pub.payload = core::as_string_view(p.payload);
   pub.qos = qos;
   pub.retain = p.retain;
@@ -73,11 +82,13 @@ void ClientProtocol::refuse_publish(Connection& c, std::uint16_t packet_id, std:
       core::PubAck deny;
       deny.packet_id = packet_id;
       deny.reason_code = reason;
+      if (c.problem_info) deny.properties.reason_string = core::reason_code_name(reason);
       connections_.send_packet(c, deny);
     } else {
       core::PubRec deny;
       deny.packet_id = packet_id;
       deny.reason_code = reason;
+      if (c.problem_info) deny.properties.reason_string = core::reason_code_name(reason);
       connections_.send_packet(c, deny);
     }
     return;
@@ -119,6 +130,15 @@ void ClientProtocol::release_acks() {
       held_ack_connections_.push_back(c);
     }
   }
+}
+
+void ClientProtocol::finish_too_large() {
+  // Finishing one may start the next queued message, which may be too large too.
+  for (auto dropped = connections_.take_too_large(); !dropped.empty();
+       dropped = connections_.take_too_large())
+    for (auto [serial, packet_id] : dropped)
+      if (Connection* c = connections_.find(serial); c && c->state == Connection::State::connected)
+        handle_client_ack(*c, core::PacketType::Publish, packet_id);
 }
 
 void ClientProtocol::handle_subscribe(Connection& c, const core::Subscribe& p) {

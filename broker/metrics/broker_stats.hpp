@@ -21,7 +21,8 @@ struct alignas(64) ShardCounters {
   std::atomic<std::uint64_t> messages_sent{0};
   std::atomic<std::uint64_t> bytes_received{0};
   std::atomic<std::uint64_t> bytes_sent{0};
-  std::atomic<std::uint64_t> messages_dropped{0};  // QoS 0 to a full outbound queue
+  std::atomic<std::uint64_t> messages_dropped{0};    // QoS 0 to a full outbound queue, and:
+  std::atomic<std::uint64_t> messages_too_large{0};  // over a client's Maximum Packet Size
   std::atomic<std::uint64_t> protocol_errors{0};
   std::atomic<std::uint64_t> retained_dropped{0};  // over the retained ceiling
   std::atomic<std::uint64_t> messages_expired{0};  // MQTT 5 Message Expiry passed before sending

@@ -185,6 +185,15 @@ void SessionStore::client_ack(Session* s, ConnectionRef from, core::PacketType t
         storage_.message_done(s->client_id, packet_id);
       }
       break;
+    case core::PacketType::Publish:
+      // Not sent: over the client's Maximum Packet Size. Done with, as if delivered (MQTT 5
+      // §3.1.2.11.4), so that it holds no place in the window.
+      if (it != s->inflight.end() && !it->released) {
+        it->message->release();
+        s->inflight.erase(it);
+        storage_.message_done(s->client_id, packet_id);
+      }
+      break;
     default:
       break;
   }

@@ -167,6 +167,7 @@ void Shard::on_turn_end() {
   access_->deliver_answers();  // verdicts from the hash workers
   protocol_->resume_waiting();
   sessions_->on_turn_end();
+  protocol_->finish_too_large();
   protocol_->release_acks();
   connections_->flush_all();
   // Last, so that whatever this turn sent to other shards (a failed flush can close a

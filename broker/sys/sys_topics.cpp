@@ -63,6 +63,8 @@ void SysTopics::publish() {
   pub("$SYS/broker/messages/received", std::to_string(received));
   pub("$SYS/broker/messages/sent", std::to_string(sent));
   pub("$SYS/broker/messages/dropped", std::to_string(stats_.sum(&ShardCounters::messages_dropped)));
+  pub("$SYS/broker/messages/too large",
+      std::to_string(stats_.sum(&ShardCounters::messages_too_large)));
   pub("$SYS/broker/bytes/received", std::to_string(bytes_received));
   pub("$SYS/broker/bytes/sent", std::to_string(bytes_sent));
   pub("$SYS/broker/subscriptions/count", std::to_string(stats_.sum(&ShardCounters::subscriptions)));

@@ -44,13 +44,21 @@ class Will:
     retain: bool = False
 
 
-def connect_packet(client_id="", version=MQTT311, clean=True, keepalive=60, will=None):
+def property_block(*props):
+    """An MQTT 5 property block from (identifier, encoded value) pairs, in the order given."""
+    content = b"".join(bytes([ident]) + value for ident, value in props)
+    return varint(len(content)) + content
+
+
+def connect_packet(client_id="", version=MQTT311, clean=True, keepalive=60, will=None,
+                   properties=None):
+    """properties: an MQTT 5 property block (property_block), or None for none."""
     name = b"MQIsdp" if version == MQTT31 else b"MQTT"
     flags = 0x02 if clean else 0
     if will is not None:
         flags |= 0x04 | (will.qos << 3) | (0x20 if will.retain else 0)
     body = utf8(name) + bytes([version, flags]) + struct.pack("!H", keepalive)
-    body += no_properties(version) + utf8(client_id)
+    body += (properties if properties is not None else no_properties(version)) + utf8(client_id)
     if will is not None:
         body += no_properties(version) + utf8(will.topic) + utf8(will.payload)
     return packet(CONNECT, 0, body)
@@ -64,10 +72,11 @@ def subscribe_packet(packet_id, filters, version=MQTT311):
     return packet(SUBSCRIBE, 0x2, body)
 
 
-def publish_packet(topic, payload, qos=0, retain=False, packet_id=1, version=MQTT311, dup=False):
+def publish_packet(topic, payload, qos=0, retain=False, packet_id=1, version=MQTT311, dup=False,
+                   properties=None):
     flags = (qos << 1) | (1 if retain else 0) | (0x8 if dup else 0)
     body = utf8(topic) + (struct.pack("!H", packet_id) if qos else b"")
-    body += no_properties(version) + payload
+    body += (properties if properties is not None else no_properties(version)) + payload
     return packet(PUBLISH, flags, body)
 
 
@@ -235,10 +244,11 @@ class RawConnection:
 
     # -- conveniences for the well-behaved parts of a test --------------------
 
-    def connect(self, client_id="", version=MQTT311, clean=True, keepalive=60, will=None):
+    def connect(self, client_id="", version=MQTT311, clean=True, keepalive=60, will=None,
+                properties=None):
         """Sends CONNECT and returns the CONNACK as (session_present, return/reason code, body)."""
         self.version = version
-        self.send(connect_packet(client_id, version, clean, keepalive, will))
+        self.send(connect_packet(client_id, version, clean, keepalive, will, properties))
         p = self.read_packet()
         assert p.type == CONNACK, p
         return bool(p.body[0] & 1), p.body[1], p.body

@@ -232,7 +232,7 @@ TEST_CASE("rule: duplicate once-only property", "[codec][validation]") {
 
 TEST_CASE("rule: invalid property values", "[codec][validation]") {
   CHECK(err(publish_v5(bytes({0x02, 0x01, 0x02})), v5) == DecodeError::InvalidPropertyValue);
-  CHECK(err(publish_v5(bytes({0x03, 0x23, 0x00, 0x00})), v5) == DecodeError::InvalidPropertyValue);
+  CHECK(err(publish_v5(bytes({0x03, 0x23, 0x00, 0x00})), v5) == DecodeError::TopicAliasZero);
   CHECK(err(publish_v5(bytes({0x02, 0x0B, 0x00})), v5, false) == DecodeError::InvalidPropertyValue);
   CHECK(err(publish_v5(bytes({0x06, 0x08, 0x00, 0x03, 'a', '/', '#'})), v5) ==
         DecodeError::InvalidPropertyValue);  // wildcard in Response Topic

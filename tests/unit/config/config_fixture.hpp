@@ -84,6 +84,9 @@ inline void expect_same(const broker::Config& a, const broker::Config& b) {
   CHECK(a.max_publish_burst == b.max_publish_burst);
   CHECK(a.max_publish_bandwidth == b.max_publish_bandwidth);
   CHECK(a.max_publish_bandwidth_burst == b.max_publish_bandwidth_burst);
+  CHECK(a.max_topic_aliases == b.max_topic_aliases);
+  CHECK(a.max_topic_aliases_out == b.max_topic_aliases_out);
+  CHECK(a.response_information == b.response_information);
   CHECK(a.auth.password_file == b.auth.password_file);
   CHECK(a.auth.acl_file == b.auth.acl_file);
   CHECK(a.auth.allow_anonymous == b.auth.allow_anonymous);

@@ -83,6 +83,9 @@ TEST_CASE("config writer: every setting changed round-trips", "[config][writer]"
   c.max_publish_burst = 51;
   c.max_publish_bandwidth = 100000;
   c.max_publish_bandwidth_burst = 100001;
+  c.max_topic_aliases = 0;
+  c.max_topic_aliases_out = 64;
+  c.response_information = "responses/";
   c.auth.password_file = "/etc/shardmq/passwd";
   c.auth.acl_file = "/etc/shardmq/acl";
   c.auth.allow_anonymous = true;

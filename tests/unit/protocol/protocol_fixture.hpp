@@ -184,6 +184,7 @@ struct Shard1 : EnvelopeHandler {
   void turn() {
     protocol.resume_waiting();
     sessions.on_turn_end();
+    protocol.finish_too_large();
     protocol.release_acks();
   }
   // Everything written to the client since the last call, decoded.
