@@ -105,12 +105,8 @@ void read_limits(Reader& r, const toml::table& t, Config& c) {
                        "max_topic_levels",      "max_subscriptions",
                        "max_connect_rate",      "max_connect_burst",
                        "max_publish_rate",      "max_publish_burst",
-                       "max_publish_bandwidth", "max_publish_bandwidth_burst"});
-max_topic_aliases = 10     # MQTT 5 Topic Aliases a client may set per connection; 0: none
-max_topic_aliases_out = 10 # Topic Aliases the broker assigns per connection (0-64); 0: none
-
-[mqtt]
-response_information = ""  # MQTT 5 Response Information prefix (+ client id); "": none
+                       "max_publish_bandwidth", "max_publish_bandwidth_burst",
+                       "max_topic_aliases",     "max_topic_aliases_out"});
   r.integer(t, "limits", "max_packet_size", c.max_packet_size, 16, 268435455);
   r.integer(t, "limits", "max_outbound_bytes", c.max_outbound_bytes, 1024);
   r.integer(t, "limits", "connect_timeout_ms", c.connect_timeout_ms, 100);
