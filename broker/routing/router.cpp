@@ -1,6 +1,8 @@
 #include "broker/routing/router.hpp"
 
+#include <algorithm>
 #include <bit>
+#include <string>
 
 #include "broker/log.hpp"
 #include "broker/mesh/mesh_link.hpp"
@@ -52,12 +54,19 @@ bool Router::deliver_local(const LocalPublish& p, const SubscriptionIndex::Route
   // grant; the session's match stamp says whether it is a target already.
   ++match_stamp_;
   targets_.clear();
+  extra_identifiers_.clear();
   for (const auto& [s, o] : route.subscribers) {
     if (o.no_local && reinterpret_cast<std::uintptr_t>(s) == p.origin_session) continue;
     if (s->match_stamp == match_stamp_) {
       Target& t = targets_[s->target_index];
       if (o.max_qos > t.options.max_qos) t.options.max_qos = o.max_qos;
-      if (!t.options.identifier) t.options.identifier = o.identifier;
+      if (o.identifier && o.identifier != t.options.identifier) {
+        if (!t.options.identifier)
+          t.options.identifier = o.identifier;
+        else if (std::find(extra_identifiers_.begin(), extra_identifiers_.end(),
+                           std::pair{s->target_index, o.identifier}) == extra_identifiers_.end())
+          extra_identifiers_.emplace_back(s->target_index, o.identifier);
+      }
       t.options.retain_as_published |= o.retain_as_published;
       continue;
     }
@@ -66,12 +75,42 @@ bool Router::deliver_local(const LocalPublish& p, const SubscriptionIndex::Route
     targets_.push_back(Target{s, o});
   }
   bool congested = false;
-  for (const Target& t : targets_) {
+  for (std::uint32_t i = 0; i < targets_.size(); ++i) {
+    const Target& t = targets_[i];
     std::uint8_t q = p.qos < t.options.max_qos ? p.qos : t.options.max_qos;
+    if (!extra_identifiers_.empty() &&
+        std::any_of(extra_identifiers_.begin(), extra_identifiers_.end(),
+                    [i](const auto& e) { return e.first == i; })) [[unlikely]] {
+      congested |= deliver_with_identifiers(p, t, i, q);
+      continue;
+    }
     congested |= sessions_.deliver(*t.session, p, q, t.options.identifier,
                                    t.options.retain_as_published && p.retain);
   }
   return congested;
+}
+
+bool Router::deliver_with_identifiers(const LocalPublish& p, const Target& t, std::uint32_t index,
+                                      std::uint8_t qos) {
+  std::string properties(p.properties);
+  for (const auto& [target, identifier] : extra_identifiers_) {
+    if (target != index) continue;
+    properties.push_back(static_cast<char>(core::PropertyId::SubscriptionIdentifier));
+    for (std::uint32_t v = identifier;; v >>= 7) {  // a variable byte integer
+      properties.push_back(static_cast<char>((v & 0x7F) | (v > 0x7F ? 0x80 : 0)));
+      if (v <= 0x7F) break;
+    }
+  }
+  PublishedMessage* copy =
+      PublishedMessage::create(p.topic, properties, p.payload, p.qos, p.retain, p.origin_session);
+  if (!copy) return false;
+  if (p.expires) {
+    if (const PublishedMessage* m = p.shared())
+      copy->arm_expiry(m->expiry_offset(), m->expires_at_ms());  // the same place, the same end
+  }
+  LocalPublish with_all(copy);  // adopts the reference
+  return sessions_.deliver(*t.session, with_all, qos, t.options.identifier,
+                           t.options.retain_as_published && p.retain);
 }
 
 }  // namespace shardmq::broker

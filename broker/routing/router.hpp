@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "broker/routing/subscription_index.hpp"
@@ -39,6 +40,10 @@ class Router {
   using Target = SubscriptionIndex::Target;
   // Delivers to this shard's subscribers among the route's matches.
   bool deliver_local(const LocalPublish& p, const SubscriptionIndex::Route& route);
+  // A session with several matching subscriptions that carry identifiers gets one copy with
+  // all of them (MQTT 5 3.3.4): the others travel in a copy of the properties.
+  bool deliver_with_identifiers(const LocalPublish& p, const Target& t, std::uint32_t index,
+                                std::uint8_t qos);
 
   ShardContext& ctx_;
   const unsigned id_;  // copied from the context: one load on the message path, not two
@@ -48,6 +53,8 @@ class Router {
   MeshLink& mesh_;
   // Scratch for matching: who gets this publish (reused, no allocation after warm-up).
   std::vector<Target> targets_;
+  // (target index, identifier): identifiers of a target's further matching subscriptions.
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> extra_identifiers_;
   std::uint64_t match_stamp_ = 0;
 };
 
