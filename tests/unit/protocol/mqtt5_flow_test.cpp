@@ -106,6 +106,19 @@ TEST_CASE("CONNACK advertises the Topic Alias Maximum, and Response Information 
   CHECK(!none.properties.response_information);  // no prefix configured
 }
 
+TEST_CASE("a keepalive above limits.max_keepalive comes back lowered as Server Keep Alive") {
+  Config cfg;
+  cfg.max_keepalive = 30;
+  Shard1 shard{nullptr, cfg};
+  core::ConnAck lowered;
+  Connection& c = connect5(shard, "long", {}, &lowered, 600);
+  CHECK(lowered.properties.server_keep_alive == std::optional<std::uint16_t>(30));
+  CHECK(c.keepalive_s == 30);
+  core::ConnAck kept;
+  connect5(shard, "short", {}, &kept, 20);
+  CHECK(!kept.properties.server_keep_alive);  // what it asked for stands
+}
+
 TEST_CASE("a client's topic alias is set with a topic and used with an empty one") {
   Shard1 shard;
   Connection& sub = subscriber(shard, "sub", "a/#");
