@@ -147,8 +147,9 @@ class ClientProtocol final : public ConnectionEvents, public AuthWaiter, public 
   AccessControl& access_;
   StorageLink& storage_;
 
-  std::vector<std::pair<std::uint32_t, AttachRequest*>> authenticating_;  // by serial
-  std::vector<std::pair<Connection*, std::uint32_t>> resume_list_;        // answered by their home
+  // CONNECTs waiting for their verdict, by connection serial (a login storm holds thousands).
+  std::unordered_map<std::uint32_t, AttachRequest*> authenticating_;
+  std::vector<std::pair<Connection*, std::uint32_t>> resume_list_;  // answered by their home
   std::vector<Connection*> held_ack_connections_;
   // The Session Expiry Interval of the DISCONNECT being handled, for the detach it causes.
   std::optional<std::uint32_t> disconnect_expiry_s_;
@@ -161,10 +162,10 @@ class ClientProtocol final : public ConnectionEvents, public AuthWaiter, public 
   };
   std::unordered_map<std::uint32_t, EnhancedAuth> enhanced_auth_;
   std::uint64_t next_assigned_id_ = 1;
-  core::Packet scratch_packet_;   // the packet being handled; views into the receive buffer
-  std::string alias_properties_;  // its properties without a Topic Alias, while it is routed
-  io::ByteBlock layer_app_;       // plaintext out of a connection's TLS/WebSocket layer
-  ConnectRate connect_rate_;      // limits.max_connect_rate, per source address
+  core::Packet scratch_packet_;          // the packet being handled; views into the receive buffer
+  std::string alias_properties_;         // its properties without a Topic Alias, while it is routed
+  io::ByteBlock layer_app_;              // plaintext out of a connection's TLS/WebSocket layer
+  ConnectRate connect_rate_;             // limits.max_connect_rate, per source address
   io::TimerWheel throttle_timers_{256};  // PublishThrottle::resume
   std::vector<std::pair<Connection*, std::uint32_t>> unthrottled_;  // read again at turn end
   std::string expiry_scratch_;  // a delivery's properties with the Message Expiry left

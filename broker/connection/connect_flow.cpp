@@ -98,7 +98,7 @@ void ClientProtocol::handle_connect(Connection& c, const core::Connect& p) {
   c.state = Connection::State::authenticating;
   c.home_paused = true;
   connections_.update_receive_pause(c);
-  authenticating_.emplace_back(c.serial, req);
+  authenticating_.emplace(c.serial, req);
   connections_.arm_login_deadline(c, config_.auth.login_timeout_s);
   if (p.version == ProtocolVersion::v5 && p.properties.authentication_method)
     return start_enhanced_auth(c, p);
@@ -120,8 +120,7 @@ void ClientProtocol::handle_connect(Connection& c, const core::Connect& p) {
 }
 
 void ClientProtocol::on_authenticated(std::uint32_t serial, AuthVerdict verdict) {
-  auto it = std::find_if(authenticating_.begin(), authenticating_.end(),
-                         [serial](const auto& p) { return p.first == serial; });
+  auto it = authenticating_.find(serial);
   if (it == authenticating_.end()) return;
   AttachRequest* req = it->second;
   authenticating_.erase(it);

@@ -68,8 +68,8 @@ void ClientProtocol::answer_auth_step(Connection& c, AuthStep step) {
     // Who the method vouches for is the user access checks ask about, whatever CONNECT said.
     const std::string id(c.client_id.view());
     c.client_id.assign(id, step.username);
-    for (auto& [serial, req] : authenticating_)
-      if (serial == c.serial) req->username = step.username;
+    if (auto waiting = authenticating_.find(c.serial); waiting != authenticating_.end())
+      waiting->second->username = step.username;
     a.reply = std::move(step.data);
     c.home_paused = true;  // until the session's home shard answers
     connections_.update_receive_pause(c);
@@ -119,11 +119,10 @@ void ClientProtocol::send_connack(Connection& c, core::ConnAck& ack) {
 // The connection is gone: its exchange, and a CONNECT that was waiting for it.
 void ClientProtocol::forget_enhanced_auth(const Connection& c) {
   if (enhanced_auth_.erase(c.serial) == 0) return;
-  std::erase_if(authenticating_, [&](const auto& entry) {
-    if (entry.first != c.serial) return false;
-    delete entry.second;
-    return true;
-  });
+  if (auto it = authenticating_.find(c.serial); it != authenticating_.end()) {
+    delete it->second;
+    authenticating_.erase(it);
+  }
 }
 
 }  // namespace shardmq::broker
