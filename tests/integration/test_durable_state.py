@@ -126,3 +126,17 @@ def test_clean_session_leaves_nothing_behind(durable, paho):
     assert "0 sessions" in broker.log_text().split("restored")[-1]
     again = paho(broker, client_id=cid, clean_session=False).connect()
     assert again.connack == (False, 0)
+
+
+def test_a_store_that_cannot_be_opened_stops_start_up(tmp_path):
+    import subprocess
+
+    from broker_process import shardmq_binary
+    (tmp_path / "data").write_text("not a database directory")
+    conf = tmp_path / "shardmq.toml"
+    conf.write_text(f'[[listener]]\nurl = "mqtt://127.0.0.1:0"\n\n[storage]\n'
+                    f'durability = "sync"\npath = "{tmp_path / "data"}"\n')
+    p = subprocess.run([str(shardmq_binary()), "--config", str(conf), "--io", "epoll"],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 1
+    assert f"cannot open the store at '{tmp_path / 'data'}'" in p.stderr + p.stdout
