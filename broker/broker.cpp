@@ -4,11 +4,13 @@
 #include <sched.h>
 
 #include <bit>
+#include <chrono>
 #include <future>
 
 #include "broker/auth/auth_services.hpp"
 #include "broker/log.hpp"
 #include "broker/shard/shard.hpp"
+#include "broker/storage/storage_service.hpp"
 
 namespace shardmq::broker {
 
@@ -54,13 +56,27 @@ bool Broker::start() {
   auth_ = std::move(*auth);
   mesh_ = std::make_unique<ShardMesh>(n, 4096);
   stats_.init(n);
+  // Durable state is read back before any shard serves (each restores its own part).
+  const auto restore_began = std::chrono::steady_clock::now();
+  RestoredState restored;
+  if (config_.durability != Config::Durability::none) {
+    auto service = StorageService::open(config_, n);
+    if (!service) {
+      log_error("storage: {}", service.error());
+      return false;
+    }
+    storage_ = std::move(*service);
+    restored = storage_->recover();
+    storage_->start();
+  }
 
   std::vector<std::future<Shard::StartResult>> ready;
   std::promise<bool> go;
   std::shared_future<bool> go_future = go.get_future().share();
   for (unsigned i = 0; i < n; ++i) {
-    shards_.push_back(
-        std::make_unique<Shard>(i, *settings_, listeners_, *mesh_, stats_, auth_.get()));
+    shards_.push_back(std::make_unique<Shard>(i, *settings_, listeners_, *mesh_, stats_,
+                                              auth_.get(), storage_.get()));
+    if (storage_) shards_.back()->restore_from(&restored.shards[i], &restored.retained);
     std::promise<Shard::StartResult> p;
     ready.push_back(p.get_future());
     Shard* shard = shards_.back().get();
@@ -99,6 +115,19 @@ bool Broker::start() {
         log_info("listening on {}", listener_url(shown));
       }
     }
+  }
+  if (storage_ && ok) {
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::steady_clock::now() - restore_began)
+                        .count();
+    std::size_t sessions = 0;
+    for (const RestoredShard& s : restored.shards)
+      sessions += s.sessions.size();
+    log_info(
+        "storage: '{}' ({} durability): restored {} retained messages, {} sessions, {} "
+        "queued or in-flight messages in {} ms",
+        config_.storage_path, durability_name(config_.durability), restored.retained.size(),
+        sessions, restored.messages, ms);
   }
   go.set_value(ok);
   if (!ok) {

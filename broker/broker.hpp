@@ -18,6 +18,7 @@ namespace shardmq::broker {
 
 class AuthServices;
 class Shard;
+class StorageService;
 
 class Broker {
  public:
@@ -47,6 +48,7 @@ class Broker {
   std::vector<std::unique_ptr<ListenerRuntime>> listeners_;
   BrokerStats stats_;
   std::unique_ptr<AuthServices> auth_;
+  std::unique_ptr<StorageService> storage_;  // outlives the shards, whose sinks use it
   void reload_tls();
   void reload_settings(Config fresh);
   std::unique_ptr<RuntimeSettings> settings_;

@@ -57,6 +57,11 @@ response_information = ""  # MQTT 5 Response Information prefix (+ client id); "
 max_messages = 1000000
 max_bytes = 1073741824
 
+[storage]             # docs/operations.md
+durability = "none"   # none (memory only) | sync (PUBACK after fsync) | batched (flushed later)
+path = "shardmq-data" # the data directory (RocksDB), relative to the working directory
+flush_interval_ms = 100  # batched: the longest an acknowledged message waits for its fsync
+
 [sys]
 interval = 10         # seconds between $SYS publishes; 0 disables them
 
@@ -93,6 +98,24 @@ void read_broker(Reader& r, const toml::table& t, Config& c) {
       r.fail(*t.get("log_level"),
              fmt::format("broker.log_level '{}' is not one of debug, info, warn, error, off", *s));
   }
+}
+
+void read_storage(Reader& r, const toml::table& t, Config& c) {
+  r.only(t, "storage", {"durability", "path", "flush_interval_ms"});
+  if (auto* s = r.string(t, "storage", "durability")) {
+    if (auto d = parse_durability(*s))
+      c.durability = *d;
+    else
+      r.fail(*t.get("durability"),
+             fmt::format("storage.durability must be none, sync or batched, not '{}'", *s));
+  }
+  if (auto* s = r.string(t, "storage", "path")) {
+    if (s->empty())
+      r.fail(*t.get("path"), "storage.path must not be empty");
+    else
+      c.storage_path = *s;
+  }
+  r.integer(t, "storage", "flush_interval_ms", c.flush_interval_ms, 1, 60000);
 }
 
 void read_limits(Reader& r, const toml::table& t, Config& c) {
@@ -217,6 +240,25 @@ Config Config::defaults() {
   return c ? *c : Config{};
 }
 
+std::optional<Config::Durability> parse_durability(std::string_view s) {
+  if (s == "none") return Config::Durability::none;
+  if (s == "sync") return Config::Durability::sync;
+  if (s == "batched") return Config::Durability::batched;
+  return std::nullopt;
+}
+
+const char* durability_name(Config::Durability d) {
+  switch (d) {
+    case Config::Durability::sync:
+      return "sync";
+    case Config::Durability::batched:
+      return "batched";
+    case Config::Durability::none:
+      break;
+  }
+  return "none";
+}
+
 std::string_view default_config_text() {
   return kDefaultConfig;
 }
@@ -257,6 +299,8 @@ Result<Config, ConfigError> parse_config(std::string_view text, std::string_view
       r.integer(t, "retained", "max_messages", c.max_retained_messages);
       r.integer(t, "retained", "max_bytes", c.max_retained_bytes, 0,
                 std::numeric_limits<std::int64_t>::max());
+    } else if (key == "storage" && v.is_table()) {
+      read_storage(r, *v.as_table(), c);
     } else if (key == "sys" && v.is_table()) {
       const toml::table& t = *v.as_table();
       r.only(t, "sys", {"interval"});

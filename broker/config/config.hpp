@@ -105,6 +105,12 @@ struct Config {
 
   AuthConfig auth;
 
+  // [storage] (docs/operations.md): what survives a restart, and when a PUBACK may go.
+  enum class Durability : std::uint8_t { none, sync, batched };
+  Durability durability = Durability::none;
+  std::string storage_path = "shardmq-data";  // the RocksDB directory
+  std::uint32_t flush_interval_ms = 100;      // "batched": the WAL is synced at least this often
+
   // Whether CONNECTs are checked at all: a password file, anonymous clients refused on some
   // listener, or user names taken from client certificates.
   bool authenticates() const {
@@ -135,6 +141,10 @@ Result<Config, ConfigError> load_config_file(const std::string& path,
 // "mqtt://host:port", "mqtts://...", "ws://host:port/path", "wss://...", or "host:port".
 Result<ListenerConfig, std::string> parse_listener_url(std::string_view url);
 std::string listener_url(const ListenerConfig& l);
+
+// "none", "sync", "batched".
+std::optional<Config::Durability> parse_durability(std::string_view s);
+const char* durability_name(Config::Durability d);
 
 // The embedded default configuration file, as documented in docs/configuration.md.
 std::string_view default_config_text();

@@ -146,6 +146,11 @@ std::string write_config_toml(const Config& c) {
   out += fmt::format("max_messages = {}\n", c.max_retained_messages);
   out += fmt::format("max_bytes = {}\n", c.max_retained_bytes);
 
+  out += "\n[storage]\n";
+  out += fmt::format("durability = {}\n", quoted(durability_name(c.durability)));
+  out += fmt::format("path = {}\n", quoted(c.storage_path));
+  out += fmt::format("flush_interval_ms = {}\n", c.flush_interval_ms);
+
   out += "\n[sys]\n";
   out += fmt::format("interval = {}\n", c.sys_interval_s);
 

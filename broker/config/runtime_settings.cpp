@@ -55,6 +55,9 @@ std::vector<std::string> restart_only_changes(const Config& running, const Confi
   check(r.auth.allow_anonymous == f.auth.allow_anonymous, "auth.allow_anonymous");
   check(r.auth.hash_workers == f.auth.hash_workers, "auth.hash_workers");
   check(r.auth.scram == f.auth.scram, "auth.scram");
+  check(r.durability == f.durability, "storage.durability");
+  check(r.storage_path == f.storage_path, "storage.path");
+  check(r.flush_interval_ms == f.flush_interval_ms, "storage.flush_interval_ms");
   check(r.max_topic_aliases == f.max_topic_aliases, "limits.max_topic_aliases");
   check(r.max_topic_aliases_out == f.max_topic_aliases_out, "limits.max_topic_aliases_out");
   return out;

@@ -34,6 +34,10 @@ class RetainedStore {
   // Another shard's update, at its Lamport time (`lamport`) from shard `from`.
   void apply_remote(PublishedMessage* m, std::uint64_t lamport, unsigned from);
 
+  // Start-up: a message read back from the store (the tree takes its own reference);
+  // older than any update made since.
+  void restore(PublishedMessage* m) { apply(m, 0); }
+
   // Walking the messages that match a filter, a chunk at a time (RetainedTree::resume).
   Tree::Cursor start(std::string_view filter) { return tree_.start(filter); }
   template <typename F>

@@ -37,6 +37,7 @@ class StorageLink;
 class SubscriptionIndex;
 class WillPublisher;
 struct LocalPublish;
+struct RestoredSession;
 
 class SessionStore {
  public:
@@ -71,6 +72,10 @@ class SessionStore {
   }
   // Some session's queue is above its high-water mark (publishers' acks wait).
   bool any_congested() const { return !congested_.empty(); }
+
+  // Start-up, before the shard serves: a persistent session read back from the store,
+  // offline, its expiry counting from now (session_restore.cpp). Not written back.
+  void restore(const RestoredSession& r);
 
   void on_tick();      // expiry, and congestion of clients that stopped acknowledging
   void on_turn_end();  // retained streams waiting for room

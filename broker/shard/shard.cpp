@@ -13,6 +13,7 @@
 #include "broker/routing/router.hpp"
 #include "broker/routing/subscription_index.hpp"
 #include "broker/session/session_store.hpp"
+#include "broker/storage/restored_state.hpp"
 #include "broker/storage/storage_link.hpp"
 #include "broker/sys/sys_topics.hpp"
 
@@ -20,7 +21,7 @@ namespace shardmq::broker {
 
 Shard::Shard(unsigned id, const RuntimeSettings& settings,
              const std::vector<std::unique_ptr<ListenerRuntime>>& listeners, ShardMesh& mesh,
-             BrokerStats& stats, AuthServices* auth)
+             BrokerStats& stats, AuthServices* auth, StorageService* storage)
     : settings_(settings),
       settings_generation_(settings.generation()),
       config_(*settings.current()),
@@ -29,7 +30,7 @@ Shard::Shard(unsigned id, const RuntimeSettings& settings,
       mesh_(mesh),
       stats_(stats) {
   access_ = make_access_control(config_, auth, [&mesh, id] { mesh.wake(id); });
-  storage_ = make_storage(config_);
+  storage_ = make_storage(storage, id, [&mesh, id] { mesh.wake(id); });
   connections_ = std::make_unique<ConnectionTable>(ctx_, listeners_);
   link_ = std::make_unique<MeshLink>(ctx_, mesh_, *connections_);
   retained_ = std::make_unique<RetainedStore>(ctx_, *link_, *storage_);
@@ -87,6 +88,7 @@ void Shard::run(std::promise<StartResult> ready, std::shared_future<bool> go) {
   }
   mesh_.attach_loop(ctx_.id, loop_.get());
   connections_->attach(loop_.get(), protocol_.get());
+  restore();
   bool ok = r.error.empty();
   ready.set_value(std::move(r));
   if (!go.get() || !ok) {
@@ -98,6 +100,19 @@ void Shard::run(std::promise<StartResult> ready, std::shared_future<bool> go) {
   loop_->run(*this);
   // Sockets are closed; what they owned was freed in on_closed. The loop itself stays
   // until every shard has stopped: others may still wake it (ShardMesh::notify).
+}
+
+void Shard::restore() {
+  if (restore_retained_)
+    for (PublishedMessage* m : *restore_retained_)
+      retained_->restore(m);
+  if (restore_sessions_) {
+    storage_->adopt(*restore_sessions_);
+    for (const RestoredSession& s : restore_sessions_->sessions)
+      sessions_->restore(s);
+  }
+  restore_sessions_ = nullptr;
+  restore_retained_ = nullptr;
 }
 
 void Shard::request_stop() {
@@ -168,6 +183,7 @@ void Shard::on_turn_end() {
   protocol_->resume_waiting();
   sessions_->on_turn_end();
   protocol_->finish_too_large();
+  storage_->end_turn();  // this turn's writes go to the disk; acks whose writes are done go
   protocol_->release_acks();
   connections_->flush_all();
   // Last, so that whatever this turn sent to other shards (a failed flush can close a

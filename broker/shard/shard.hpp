@@ -38,7 +38,10 @@ class RetainedStore;
 class Router;
 class SessionStore;
 class ShardMesh;
+class PublishedMessage;
 class StorageLink;
+class StorageService;
+struct RestoredShard;
 class SubscriptionIndex;
 class SysTopics;
 class RuntimeSettings;
@@ -56,8 +59,15 @@ class Shard final : public io::LoopHandler, public EnvelopeHandler {
   // The shard works on its own copy of the configuration; `settings` tells it of reloads.
   Shard(unsigned id, const RuntimeSettings& settings,
         const std::vector<std::unique_ptr<ListenerRuntime>>& listeners, ShardMesh& mesh,
-        BrokerStats& stats, AuthServices* auth);
+        BrokerStats& stats, AuthServices* auth, StorageService* storage = nullptr);
   ~Shard() override;
+
+  // What start-up read back from the store for this shard, and every retained message:
+  // restored by run(), on the shard's thread, before it serves. Both outlive run()'s report.
+  void restore_from(const RestoredShard* sessions, const std::vector<PublishedMessage*>* retained) {
+    restore_sessions_ = sessions;
+    restore_retained_ = retained;
+  }
 
   // The shard thread's body: builds the loop and listeners, reports through `ready`,
   // waits for `go` (every shard ready), then serves until stopped.
@@ -80,6 +90,7 @@ class Shard final : public io::LoopHandler, public EnvelopeHandler {
   void on_envelope(const ShardEnvelope& e) override;
 
   void begin_shutdown();
+  void restore();         // what restore_from named
   void apply_settings();  // a reload was published: take its run-time settings
 
   const RuntimeSettings& settings_;
@@ -98,6 +109,8 @@ class Shard final : public io::LoopHandler, public EnvelopeHandler {
   // in reverse.
   std::unique_ptr<AccessControl> access_;
   std::unique_ptr<StorageLink> storage_;
+  const RestoredShard* restore_sessions_ = nullptr;
+  const std::vector<PublishedMessage*>* restore_retained_ = nullptr;
   std::unique_ptr<ConnectionTable> connections_;
   std::unique_ptr<MeshLink> link_;
   std::unique_ptr<RetainedStore> retained_;

@@ -1,9 +1,14 @@
 #include "broker/storage/storage_link.hpp"
 
+#include "broker/storage/rocksdb_sink.hpp"
+
 namespace shardmq::broker {
 
-std::unique_ptr<StorageLink> make_storage(const Config&) {
-  return std::make_unique<StorageLink>();
+std::unique_ptr<StorageLink> make_storage(StorageService* service, unsigned shard,
+                                          std::function<void()> wake) {
+  if (!service) return std::make_unique<StorageLink>();
+  return std::make_unique<StorageLink>(
+      std::make_unique<RocksdbSink>(*service, shard, std::move(wake)));
 }
 
 }  // namespace shardmq::broker

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <string_view>
@@ -26,7 +27,7 @@ class StorageLink {
   void session_opened(const ClientName& id, std::uint32_t expiry_s) {
     if (!sink_) return;
     wrote();
-    sink_->session_opened(id.view(), expiry_s);
+    sink_->session_opened(id.view(), id.username(), expiry_s);
   }
   void session_ended(const ClientName& id) {
     if (!sink_) return;
@@ -65,6 +66,14 @@ class StorageLink {
     sink_->retained_changed(m);
   }
 
+  // End of the shard's turn: the sink hands this turn's writes to its writer.
+  void end_turn() {
+    if (sink_) sink_->end_turn();
+  }
+  void adopt(const RestoredShard& restored) {
+    if (sink_) sink_->adopt(restored);
+  }
+
   // The number of the last write issued: an acknowledgement that needs what came before
   // it waits until durable(mark).
   std::uint64_t write_mark() const { return writes_; }
@@ -80,7 +89,11 @@ class StorageLink {
   std::uint64_t writes_ = 0;
 };
 
-// What the configuration asks for; today always no storage (nothing survives a restart).
-std::unique_ptr<StorageLink> make_storage(const Config& config);
+class StorageService;
+
+// No storage without a service (durability "none": nothing survives a restart); else the
+// shard's RocksdbSink, whose writer wakes the shard with `wake`.
+std::unique_ptr<StorageLink> make_storage(StorageService* service, unsigned shard,
+                                          std::function<void()> wake);
 
 }  // namespace shardmq::broker

@@ -7,10 +7,12 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include "broker/message/published_message.hpp"
 #include "broker/session/subscription.hpp"
+#include "broker/storage/restored_state.hpp"
 
 namespace shardmq::broker {
 
@@ -19,7 +21,8 @@ class StorageSink {
   virtual ~StorageSink() = default;
 
   // A session began, or was resumed with new settings.
-  virtual void session_opened(std::string_view client_id, std::uint32_t expiry_s) = 0;
+  virtual void session_opened(std::string_view client_id, std::optional<std::string_view> username,
+                              std::uint32_t expiry_s) = 0;
   virtual void session_ended(std::string_view client_id) = 0;
   virtual void subscription_added(std::string_view client_id, std::string_view filter,
                                   const SubscriptionOptions& options) = 0;
@@ -33,6 +36,11 @@ class StorageSink {
   virtual void message_done(std::string_view client_id, std::uint16_t packet_id) = 0;
   // A retained message set (an empty payload clears the topic).
   virtual void retained_changed(const PublishedMessage& m) = 0;
+
+  // The shard's turn ends: what it was told goes to the disk now.
+  virtual void end_turn() {}
+  // Start-up, before the shard serves: the sessions restored from this store.
+  virtual void adopt(const RestoredShard&) {}
 
   // Writes are numbered 1, 2, ... in the order of the calls above; every write up to this
   // number is durable. The shard reads it each turn; an implementation that completes

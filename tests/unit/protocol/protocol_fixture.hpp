@@ -98,7 +98,9 @@ class TestAuthoriser final : public Authoriser {
 // Counts what it is told; durable up to what the test sets.
 class TestSink final : public StorageSink {
  public:
-  void session_opened(std::string_view, std::uint32_t) override { ++writes; }
+  void session_opened(std::string_view, std::optional<std::string_view>, std::uint32_t) override {
+    ++writes;
+  }
   void session_ended(std::string_view) override { ++writes; }
   void subscription_added(std::string_view, std::string_view, const SubscriptionOptions&) override {
     ++writes;

@@ -1,0 +1,42 @@
+// Sessions read back from durable storage at start-up: rebuilt offline, as a client that
+// disconnected just now would have left them.
+#include <algorithm>
+
+#include "broker/routing/subscription_index.hpp"
+#include "broker/session/session_store.hpp"
+#include "broker/storage/restored_state.hpp"
+
+namespace shardmq::broker {
+
+void SessionStore::restore(const RestoredSession& r) {
+  Session* s = sessions_.find(r.client_id);
+  if (s) return;  // read once per client id: cannot happen
+  s = slab_.create();
+  if (r.username)
+    s->client_id.assign(r.client_id, *r.username);
+  else
+    s->client_id.assign(r.client_id);
+  sessions_.insert(s);
+  s->expiry_s = r.expiry_s;
+  for (const auto& [filter, options] : r.subscriptions) {
+    s->subscriptions.add(filter, options);
+    index_.insert(filter, s, options);
+  }
+  for (const RestoredEntry& e : r.messages) {
+    e.message->add_ref();
+    OutgoingMessage m{e.message, e.qos, false, 0, e.packet_id, e.released};
+    if (e.packet_id) {
+      s->inflight.push_back(m);
+      s->next_packet_id = std::max(s->next_packet_id, e.packet_id);
+    } else {
+      s->queue.push_back(m);
+      s->queued_bytes += e.message->payload().size() + e.message->topic().size();
+    }
+  }
+  if (s->expiry_s != 0xFFFFFFFFu)
+    expiry_timers_.schedule(
+        s->away_state().expiry_timer,
+        ctx_.tick + ShardContext::ms_to_ticks(std::uint64_t(s->expiry_s) * 1000));
+}
+
+}  // namespace shardmq::broker

@@ -1,0 +1,190 @@
+#include "broker/storage/storage_service.hpp"
+
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/write_batch.h>
+
+#include <chrono>
+
+#include "broker/log.hpp"
+#include "broker/storage/storage_recovery.hpp"
+
+namespace shardmq::broker {
+
+struct StorageService::Lane {
+  std::vector<rocksdb::WriteBatch> queued;  // guarded by mu_
+  std::uint64_t queued_through = 0;
+  std::function<void()> wake;
+  std::atomic<std::uint64_t> durable{0};
+};
+
+Result<std::unique_ptr<StorageService>, std::string> StorageService::open(const Config& config,
+                                                                          unsigned shards) {
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  options.manual_wal_flush = false;
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(options, config.storage_path, &db);
+  if (!s.ok())
+    return unexpected(
+        fmt::format("cannot open the store at '{}': {}", config.storage_path, s.ToString()));
+  return std::unique_ptr<StorageService>(new StorageService(config, shards, db));
+}
+
+StorageService::StorageService(const Config& config, unsigned shards, rocksdb::DB* db)
+    : durability_(config.durability),
+      flush_interval_ms_(config.flush_interval_ms),
+      path_(config.storage_path),
+      db_(db) {
+  for (unsigned i = 0; i < shards; ++i)
+    lanes_.push_back(std::make_unique<Lane>());
+}
+
+StorageService::~StorageService() {
+  if (writer_.joinable()) {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_one();
+    writer_.join();
+    log_info("storage: {} batches written, {} WAL syncs", batches(), syncs());
+  }
+  if (db_) {
+    rocksdb::Status s = db_->Close();
+    if (!s.ok()) log_error("storage: closing '{}': {}", path_, s.ToString());
+  }
+}
+
+RestoredState StorageService::recover() {
+  RestoredState state = recover_state(*db_, shards());
+  first_message_id_ = state.next_message_id;
+  return state;
+}
+
+void StorageService::start() {
+  writer_ = std::thread([this] {
+    set_log_thread_name("storage");
+    write_loop();
+  });
+}
+
+std::uint64_t StorageService::durable_through(unsigned shard) const {
+  return lanes_[shard]->durable.load(std::memory_order_acquire);
+}
+
+void StorageService::attach(unsigned shard, std::function<void()> wake) {
+  std::lock_guard lock(mu_);
+  lanes_[shard]->wake = std::move(wake);
+}
+
+void StorageService::detach(unsigned shard) {
+  std::lock_guard lock(mu_);
+  lanes_[shard]->wake = nullptr;
+}
+
+void StorageService::submit(unsigned shard, rocksdb::WriteBatch&& batch, std::uint64_t through) {
+  {
+    std::lock_guard lock(mu_);
+    Lane& l = *lanes_[shard];
+    l.queued.push_back(std::move(batch));
+    l.queued_through = through;
+    pending_ = true;
+  }
+  cv_.notify_one();
+}
+
+// One round: take every shard's queued batches, write them, one fsync for all ("sync"), then
+// move each shard's mark and wake it. A failed write or sync is retried (the batches keep
+// their place in order) and the marks stay, so no acknowledgement goes for what is not on
+// disk.
+void StorageService::write_loop() {
+  using Clock = std::chrono::steady_clock;
+  const bool sync = durability_ == Config::Durability::sync;
+  const auto interval = std::chrono::milliseconds(flush_interval_ms_);
+  auto last_wal_sync = Clock::now();
+  bool unsynced = false;  // "batched": written since the last WAL sync
+  std::vector<std::vector<rocksdb::WriteBatch>> taken(lanes_.size());
+  std::vector<std::uint64_t> through(lanes_.size(), 0);
+  std::unique_lock lock(mu_);
+  for (;;) {
+    if (sync || !unsynced)
+      cv_.wait(lock, [&] { return pending_ || stop_; });
+    else
+      cv_.wait_until(lock, last_wal_sync + interval, [&] { return pending_ || stop_; });
+    const bool stopping = stop_;
+    bool any = false;
+    for (std::size_t i = 0; i < lanes_.size(); ++i) {
+      Lane& l = *lanes_[i];
+      if (l.queued.empty()) continue;
+      for (auto& b : l.queued)
+        taken[i].push_back(std::move(b));
+      l.queued.clear();
+      through[i] = l.queued_through;
+      any = true;
+    }
+    pending_ = false;
+    lock.unlock();
+
+    rocksdb::Status status;
+    rocksdb::WriteOptions wo;
+    wo.sync = false;  // one SyncWAL below covers every batch of the round
+    std::uint64_t written = 0;
+    for (std::size_t i = 0; i < taken.size() && status.ok(); ++i) {
+      auto& batches = taken[i];
+      std::size_t done = 0;
+      for (; done < batches.size(); ++done) {
+        status = db_->Write(wo, &batches[done]);
+        if (!status.ok()) break;
+      }
+      written += done;
+      batches.erase(batches.begin(), batches.begin() + static_cast<std::ptrdiff_t>(done));
+    }
+    if (status.ok() && written) {
+      unsynced = true;
+      batches_written_.fetch_add(written, std::memory_order_relaxed);
+    }
+    const bool time_to_sync = sync || stopping || Clock::now() - last_wal_sync >= interval;
+    if (status.ok() && unsynced && time_to_sync) {
+      status = db_->SyncWAL();
+      if (status.ok()) {
+        syncs_.fetch_add(1, std::memory_order_relaxed);
+        unsynced = false;
+        last_wal_sync = Clock::now();
+      }
+    }
+
+    lock.lock();
+    if (!status.ok()) {
+      log_error("storage: writing to '{}' failed: {}; acknowledgements wait, retrying in 1 s",
+                path_, status.ToString());
+      // Put back what was not written, ahead of anything queued since, and wait.
+      for (std::size_t i = 0; i < lanes_.size(); ++i) {
+        if (taken[i].empty()) continue;
+        auto& q = lanes_[i]->queued;
+        q.insert(q.begin(), std::make_move_iterator(taken[i].begin()),
+                 std::make_move_iterator(taken[i].end()));
+        taken[i].clear();
+      }
+      pending_ = true;
+      if (stopping) {
+        log_error("storage: stopping with writes that are not on disk");
+        return;
+      }
+      cv_.wait_for(lock, std::chrono::seconds(1), [&] { return stop_; });
+      continue;
+    }
+    if (any)
+      for (std::size_t i = 0; i < lanes_.size(); ++i) {
+        if (!through[i]) continue;
+        Lane& l = *lanes_[i];
+        if (through[i] > l.durable.load(std::memory_order_relaxed)) {
+          l.durable.store(through[i], std::memory_order_release);
+          if (l.wake) l.wake();
+        }
+      }
+    if (stopping && !pending_) return;
+  }
+}
+
+}  // namespace shardmq::broker

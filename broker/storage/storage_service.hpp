@@ -1,0 +1,86 @@
+// The broker's one RocksDB database and the thread that writes to it. Each shard hands it
+// the write batch of a turn (StorageService::submit, a mutex-guarded hand-off that never
+// waits for the disk); the writer thread writes every shard's batches it has, makes them
+// durable with one WAL fsync (group commit across shards and turns), then publishes for each
+// shard how far its writes are durable and wakes the shard's loop. One writer, not one per
+// shard: RocksDB serialises WAL appends anyway, and one fsync for every shard's batches is
+// what makes many messages share one.
+//
+// Owns: the database, the writer thread, each shard's queue of batches and durable mark.
+// Called by: the broker (open, recover, start), each shard's RocksdbSink.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "broker/config/config.hpp"
+#include "broker/storage/restored_state.hpp"
+#include "core/result.hpp"
+
+namespace rocksdb {
+class DB;
+class WriteBatch;
+}  // namespace rocksdb
+
+namespace shardmq::broker {
+
+class StorageService {
+ public:
+  // Opens (or creates) the database at config.storage_path; the error names the path and
+  // RocksDB's status.
+  static Result<std::unique_ptr<StorageService>, std::string> open(const Config& config,
+                                                                   unsigned shards);
+  ~StorageService();  // writes what is queued, stops the writer, closes the database
+  StorageService(const StorageService&) = delete;
+  StorageService& operator=(const StorageService&) = delete;
+
+  // Reads the whole store back, sorted by home shard (before start()). Removes what no
+  // session refers to any more.
+  RestoredState recover();
+  void start();
+
+  Config::Durability durability() const { return durability_; }
+  unsigned shards() const { return static_cast<unsigned>(lanes_.size()); }
+  // Message ids for new messages start here (above every id recovered).
+  std::uint64_t first_message_id() const { return first_message_id_; }
+
+  // Shard side. `wake` is called on the writer thread when the shard's mark moves.
+  void attach(unsigned shard, std::function<void()> wake);
+  void detach(unsigned shard);
+  // Queues the batch; every write up to `through` is in it or in one queued before.
+  void submit(unsigned shard, rocksdb::WriteBatch&& batch, std::uint64_t through);
+  std::uint64_t durable_through(unsigned shard) const;
+
+  // Counters for the log and benchmarks (writer thread writes, anyone reads).
+  std::uint64_t syncs() const { return syncs_.load(std::memory_order_relaxed); }
+  std::uint64_t batches() const { return batches_written_.load(std::memory_order_relaxed); }
+
+ private:
+  struct Lane;
+  StorageService(const Config& config, unsigned shards, rocksdb::DB* db);
+  void write_loop();
+
+  const Config::Durability durability_;
+  const std::uint32_t flush_interval_ms_;
+  const std::string path_;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<std::unique_ptr<Lane>> lanes_;
+  std::uint64_t first_message_id_ = 1;
+
+  std::mutex mu_;  // guards every lane's queue and wake, and the flags below
+  std::condition_variable cv_;
+  bool pending_ = false;
+  bool stop_ = false;
+  std::thread writer_;
+  std::atomic<std::uint64_t> syncs_{0};
+  std::atomic<std::uint64_t> batches_written_{0};
+};
+
+}  // namespace shardmq::broker
