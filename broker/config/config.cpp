@@ -42,6 +42,10 @@ max_subscriptions = 0      # filters one session may hold; 0: any
 message_size_limit = 0     # largest PUBLISH payload, bytes; 0: any (not enforced yet)
 retain_available = true    # false: retained messages refused (not enforced yet)
 
+[mqtt]
+shared_subscriptions = true               # $share/{group}/{filter}; false: refused (0x9E)
+shared_subscription_strategy = "round_robin"  # round_robin | sticky | local_first
+
 [retained]
 max_messages = 1000000
 max_bytes = 1073741824
@@ -105,6 +109,20 @@ void read_limits(Reader& r, const toml::table& t, Config& c) {
   r.integer(t, "limits", "max_topic_levels", c.max_topic_levels, 0, 65535);
   r.integer(t, "limits", "max_subscriptions", c.max_subscriptions);
   if (auto v = r.boolean(t, "limits", "retain_available")) c.retain_available = *v;
+}
+
+void read_mqtt(Reader& r, const toml::table& t, Config& c) {
+  r.only(t, "mqtt", {"shared_subscriptions", "shared_subscription_strategy"});
+  if (auto v = r.boolean(t, "mqtt", "shared_subscriptions")) c.shared_subscriptions = *v;
+  if (auto* s = r.string(t, "mqtt", "shared_subscription_strategy")) {
+    if (auto st = parse_shared_strategy(*s))
+      c.shared_strategy = *st;
+    else
+      r.fail(*t.get("shared_subscription_strategy"),
+             fmt::format("mqtt.shared_subscription_strategy must be round_robin, sticky or "
+                         "local_first, not '{}'",
+                         *s));
+  }
 }
 
 void read_listeners(Reader& r, const toml::node& n, Config& c) {
@@ -187,6 +205,25 @@ Config Config::defaults() {
   return c ? *c : Config{};
 }
 
+std::optional<SharedStrategy> parse_shared_strategy(std::string_view name) {
+  if (name == "round_robin") return SharedStrategy::round_robin;
+  if (name == "sticky") return SharedStrategy::sticky;
+  if (name == "local_first") return SharedStrategy::local_first;
+  return std::nullopt;
+}
+
+std::string_view shared_strategy_name(SharedStrategy s) {
+  switch (s) {
+    case SharedStrategy::sticky:
+      return "sticky";
+    case SharedStrategy::local_first:
+      return "local_first";
+    case SharedStrategy::round_robin:
+      break;
+  }
+  return "round_robin";
+}
+
 std::string_view default_config_text() {
   return kDefaultConfig;
 }
@@ -225,6 +262,8 @@ Result<Config, ConfigError> parse_config(std::string_view text, std::string_view
       r.integer(t, "retained", "max_messages", c.max_retained_messages);
       r.integer(t, "retained", "max_bytes", c.max_retained_bytes, 0,
                 std::numeric_limits<std::int64_t>::max());
+    } else if (key == "mqtt" && v.is_table()) {
+      read_mqtt(r, *v.as_table(), c);
     } else if (key == "sys" && v.is_table()) {
       const toml::table& t = *v.as_table();
       r.only(t, "sys", {"interval"});

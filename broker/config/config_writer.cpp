@@ -131,6 +131,11 @@ std::string write_config_toml(const Config& c) {
   out += fmt::format("message_size_limit = {}\n", c.message_size_limit);
   out += fmt::format("retain_available = {}\n", boolean(c.retain_available));
 
+  out += "\n[mqtt]\n";
+  out += fmt::format("shared_subscriptions = {}\n", boolean(c.shared_subscriptions));
+  out += fmt::format("shared_subscription_strategy = {}\n",
+                     quoted(shared_strategy_name(c.shared_strategy)));
+
   out += "\n[retained]\n";
   out += fmt::format("max_messages = {}\n", c.max_retained_messages);
   out += fmt::format("max_bytes = {}\n", c.max_retained_bytes);

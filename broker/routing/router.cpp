@@ -2,6 +2,9 @@
 
 #include <bit>
 
+#include <xxhash.h>
+
+#include "broker/connection/connection.hpp"
 #include "broker/log.hpp"
 #include "broker/mesh/mesh_link.hpp"
 #include "broker/message/local_publish.hpp"
@@ -18,14 +21,21 @@ Router::Router(ShardContext& ctx, SubscriptionIndex& index, SessionStore& sessio
       index_(index),
       sessions_(sessions),
       retained_(retained),
-      mesh_(mesh) {}
+      mesh_(mesh),
+      strategy_(ctx.config.shared_strategy),
+      sticky_(ctx.config.shared_subscriptions && strategy_ == SharedStrategy::sticky) {}
 
 bool Router::route(const LocalPublish& p, Connection* publisher) {
   if (p.retain) retained_.retain(p);
   const auto& r = index_.find_route(p.topic);
   // Read before delivering: the route is not looked at again once delivery starts.
   std::uint64_t mask = r.remote_mask & ~(std::uint64_t(1) << id_);
-  bool congested = deliver_local(p, r);
+  std::uint32_t hash = 0;
+  if (sticky_ && publisher) [[unlikely]] {
+    const std::string_view id = publisher->client_id.view();
+    hash = static_cast<std::uint32_t>(XXH3_64bits(id.data(), id.size()));
+  }
+  bool congested = deliver_local(p, r, id_, hash);
   if (!mask) return congested;
   PublishedMessage* m = p.shared();
   if (!m) {
@@ -37,17 +47,18 @@ bool Router::route(const LocalPublish& p, Connection* publisher) {
     unsigned to = static_cast<unsigned>(std::countr_zero(mask));
     mask &= mask - 1;
     congested |= mesh_.congested(to);
-    mesh_.push(to, ShardEnvelope{ShardEnvelope::Kind::publish, 0, ctx_.self(), 0, m}, publisher);
+    mesh_.push(to, ShardEnvelope{ShardEnvelope::Kind::publish, 0, ctx_.self(), hash, m}, publisher);
   }
   return congested;
 }
 
-void Router::route_arrived(PublishedMessage* m) {
+void Router::route_arrived(PublishedMessage* m, unsigned from, std::uint32_t publisher_hash) {
   LocalPublish p(m);
-  deliver_local(p, index_.find_route(p.topic));
+  deliver_local(p, index_.find_route(p.topic), from, publisher_hash);
 }
 
-bool Router::deliver_local(const LocalPublish& p, const SubscriptionIndex::Route& route) {
+bool Router::deliver_local(const LocalPublish& p, const SubscriptionIndex::Route& route,
+                           unsigned from, std::uint32_t publisher_hash) {
   // Overlapping subscriptions of one session give one delivery at the highest QoS they
   // grant; the session's match stamp says whether it is a target already.
   ++match_stamp_;
@@ -71,6 +82,8 @@ bool Router::deliver_local(const LocalPublish& p, const SubscriptionIndex::Route
     congested |= sessions_.deliver(*t.session, p, q, t.options.identifier,
                                    t.options.retain_as_published && p.retain);
   }
+  if (!route.groups.empty()) [[unlikely]]
+    congested |= deliver_shared(p, route, from, publisher_hash);
   return congested;
 }
 

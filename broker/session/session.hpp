@@ -44,6 +44,8 @@ struct OutgoingMessage {
   std::uint32_t subscription_id = 0;
   std::uint16_t packet_id = 0;  // once sent (in flight)
   bool released = false;        // QoS 2: PUBREC received, PUBREL sent, awaiting PUBCOMP
+  // Came through a shared subscription: its slot (SharedMemberships) + 1; 0 otherwise.
+  std::uint32_t shared_member = 0;
 };
 
 // What a session keeps only while its client is away: the Session Expiry timer and the

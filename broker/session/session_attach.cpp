@@ -82,6 +82,7 @@ void SessionStore::finish_attach(Session* s, AttachRequest& req) {
   s->receive_maximum = req.receive_maximum ? req.receive_maximum : 65535;
   s->expiry_s = req.session_expiry_s;
   storage_.session_opened(s->client_id, s->expiry_s);
+  shared_presence(*s);
   auto* answer = new AttachReply;
   answer->connection = req.connection;
   answer->session = s;
@@ -116,17 +117,19 @@ void SessionStore::detach(DetachNotice* n) {
     finish_attach(s, *req);
   } else if (s->expiry_s == 0) {
     destroy(s);
-  } else if (s->expiry_s != 0xFFFFFFFFu) {
-    expiry_timers_.schedule(
-        s->away_state().expiry_timer,
-        ctx_.tick + ShardContext::ms_to_ticks(std::uint64_t(s->expiry_s) * 1000));
+  } else {
+    shared_presence(*s);  // offline members are skipped while others are online
+    if (s->expiry_s != 0xFFFFFFFFu)
+      expiry_timers_.schedule(
+          s->away_state().expiry_timer,
+          ctx_.tick + ShardContext::ms_to_ticks(std::uint64_t(s->expiry_s) * 1000));
   }
 }
 
 void SessionStore::clear_state(Session& s) {
   while (!s.subscriptions.empty()) {
     std::string f((*s.subscriptions.begin()).filter);
-    remove_subscription(s, f);
+    remove_subscription(s, f, true);
   }
   for (auto& m : s.inflight)
     m.message->release();

@@ -49,6 +49,8 @@ class PahoClient:
         self._lock = threading.Lock()
         self.messages = []
         self.connack = None  # (session_present, code)
+        self.connack_properties = None  # MQTT 5
+        self.subscription_ids = []  # MQTT 5: each message's Subscription Identifiers
         self.disconnect_code = None
         self.disconnected = threading.Event()
         self.subacks = {}  # mid -> granted QoS / reason codes
@@ -67,6 +69,7 @@ class PahoClient:
     # -- callbacks (network thread) -----------------------------------------
 
     def _on_connect(self, client, userdata, flags, rc, properties=None):
+        self.connack_properties = properties
         self.connack = (bool(flags.get("session present")), _code(rc))
 
     def _on_disconnect(self, client, userdata, rc, properties=None):
@@ -76,6 +79,8 @@ class PahoClient:
     def _on_message(self, client, userdata, msg):
         with self._lock:
             self.messages.append(Message(msg.topic, msg.payload, msg.qos, bool(msg.retain)))
+            props = getattr(msg, "properties", None)
+            self.subscription_ids.append(getattr(props, "SubscriptionIdentifier", None))
 
     def _on_subscribe(self, client, userdata, mid, granted, properties=None):
         self.subacks[mid] = [_code(g) for g in granted]

@@ -75,6 +75,8 @@ inline void expect_same(const broker::Config& a, const broker::Config& b) {
   CHECK(a.max_connections == b.max_connections);
   CHECK(a.message_size_limit == b.message_size_limit);
   CHECK(a.retain_available == b.retain_available);
+  CHECK(a.shared_subscriptions == b.shared_subscriptions);
+  CHECK(a.shared_strategy == b.shared_strategy);
   CHECK(a.auth.password_file == b.auth.password_file);
   CHECK(a.auth.acl_file == b.auth.acl_file);
   CHECK(a.auth.allow_anonymous == b.auth.allow_anonymous);

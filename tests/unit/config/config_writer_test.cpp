@@ -74,6 +74,8 @@ TEST_CASE("config writer: every setting changed round-trips", "[config][writer]"
   c.max_connections = 99;
   c.message_size_limit = 1000;
   c.retain_available = false;
+  c.shared_subscriptions = false;
+  c.shared_strategy = SharedStrategy::local_first;
   c.auth.password_file = "/etc/shardmq/passwd";
   c.auth.acl_file = "/etc/shardmq/acl";
   c.auth.allow_anonymous = true;

@@ -1,0 +1,56 @@
+// Shared subscriptions on the group's owner shard: each publish matching a group goes to one
+// member, chosen here (shared_choice.hpp). A member homed here is delivered to at once; one
+// homed elsewhere gets a shared_deliver envelope, which its home sends back (shared_bounce)
+// if the member left or went away meanwhile, so the message is never delivered twice nor
+// lost to a member that is no longer there.
+#include "broker/mesh/mesh_link.hpp"
+#include "broker/message/local_publish.hpp"
+#include "broker/routing/router.hpp"
+#include "broker/session/session_store.hpp"
+
+namespace shardmq::broker {
+
+bool Router::deliver_shared(const LocalPublish& p, const SubscriptionIndex::Route& route,
+                            unsigned from, std::uint32_t publisher_hash) {
+  bool congested = false;
+  for (SharedGroup* g : route.groups)
+    congested |= dispatch(*g, p, from, publisher_hash);
+  return congested;
+}
+
+bool Router::dispatch(SharedGroup& g, const LocalPublish& p, unsigned from,
+                      std::uint32_t publisher_hash) {
+  const int i = choose_member(g.members, g.online, strategy_, g.cursor, publisher_hash, from);
+  if (i < 0) return false;
+  const SharedMember m = g.members[static_cast<std::size_t>(i)];
+  if (m.home == id_) return sessions_.deliver_shared(m.index, p);
+  PublishedMessage* msg = p.shared();
+  if (!msg) {
+    log_error("out of memory copying a publish for a shared subscription");
+    return false;
+  }
+  msg->add_ref();
+  // Offline only when no member is online: the home then queues it rather than sending it back.
+  const std::uint8_t flags = m.online ? 0 : kSharedFinal;
+  mesh_.push(m.home,
+             ShardEnvelope{ShardEnvelope::Kind::shared_deliver, flags, ctx_.self(), g.id, msg,
+                           m.index, m.generation},
+             nullptr);
+  return mesh_.congested(m.home);
+}
+
+void Router::shared_bounce(PublishedMessage* m, std::uint32_t group_id) {
+  LocalPublish p(m);  // adopts the reference
+  if (SharedGroup* g = index_.shared_group(group_id)) dispatch(*g, p, kNoShard, 0);
+}
+
+void Router::shared_leave(SharedLeave* leave, unsigned from) {
+  SharedGroup* g = index_.shared_leave(from, leave->index);
+  for (PublishedMessage* m : leave->messages) {
+    LocalPublish p(m);  // adopts the reference
+    if (g) dispatch(*g, p, kNoShard, 0);
+  }
+  delete leave;
+}
+
+}  // namespace shardmq::broker
