@@ -8,6 +8,8 @@ sends retained messages on a new shared subscription, grants No Local on one, an
 import collections
 import ctypes
 import itertools
+import socket
+import threading
 import time
 
 import pytest
@@ -289,3 +291,41 @@ def test_local_first_prefers_a_member_homed_on_the_publishing_shard(clients):
     settle()
     assert sorted(payloads(group)) == sorted(f"l{i}".encode() for i in range(n))
     assert sorted(len(c.messages) for c in group) == [0, n]
+
+
+@shardmq_only
+def test_members_coming_and_going_lose_no_qos1_message(clients):
+    """Members that join, take messages, never acknowledge them and vanish, on both shards,
+    while a publisher keeps publishing: everything they held (in flight, queued, or on its
+    way to them) reaches the members that stay."""
+    stable = members(clients, "ch", "ch/t", 2)
+    pub = clients.paho()
+    n = 300
+    done = threading.Event()
+
+    def publish():
+        for i in range(n):
+            pub.publish("ch/t", f"c{i}".encode(), qos=1)
+        done.set()
+
+    t = threading.Thread(target=publish)
+    t.start()
+    cycles = taken = 0
+    while not done.is_set() or cycles < 4:
+        churner = raw_mqtt.RawConnection(clients.broker.host, clients.broker.port)
+        churner.connect(client_id_on(cycles % 2, "c"), MQTT311)
+        assert churner.subscribe([("$share/ch/ch/t", 1)]) == [1]
+        try:
+            for _ in range(3):
+                churner.read_publish(timeout=0.5)
+                taken += 1
+        except (socket.timeout, raw_mqtt.Closed):
+            pass
+        churner.close()
+        cycles += 1
+    t.join()
+    assert taken, "the churning members took none: nothing was tested"
+    wait_until(lambda: len(pub.acked) >= n, 30, "publisher acks")
+    expected = {f"c{i}".encode() for i in range(n)}
+    wait_until(lambda: set(payloads(stable)) >= expected, 30,
+               "every message at the members that stayed")

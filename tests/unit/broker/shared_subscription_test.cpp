@@ -150,3 +150,41 @@ TEST_CASE("shared: an offline member is skipped, and retained messages are not s
 
 }  // namespace
 }  // namespace shardmq::broker::test
+
+namespace shardmq::broker::test {
+namespace {
+
+TEST_CASE("shared: a delivery for a member that left goes back to the owner", "[broker][shared]") {
+  ShardParts f;
+  const std::string share = group_owned_by_shard0("b");
+  Session* a = f.connect(ShardParts::request("a", 1)).session;
+  subscribe(f, a, 1, share, 1);
+  // As if shard 1 owned the group and chose slot 0 in an older generation.
+  auto* m = PublishedMessage::create("b", "", "late", 1, false, 0);
+  f.store.shared_deliver(ShardEnvelope{Kind::shared_deliver, 0, 1, 77, m, 0, 12345});
+  f.to_clients();
+  bool bounced = false;
+  for (const ShardEnvelope& e : f.routing)
+    if (e.kind == Kind::shared_bounce) {
+      bounced = true;
+      CHECK(e.seq == 77);  // the group, as the owner named it
+      CHECK(static_cast<PublishedMessage*>(e.ptr) == m);
+    }
+  CHECK(bounced);
+  CHECK(a->inflight.empty());
+}
+
+TEST_CASE("shared: 3.1.1 and 5.0 members, and switched off", "[broker][shared]") {
+  Config off;
+  off.shared_subscriptions = false;
+  ShardParts f(off);
+  Session* v5 = f.connect(ShardParts::request("v5", 1)).session;
+  Session* v3 =
+      f.connect(ShardParts::request("v3", 2, true, 0, 65535, core::ProtocolVersion::v311)).session;
+  CHECK(subscribe(f, v5, 1, "$share/g/t", 1) ==
+        std::vector{core::ReasonCode::SharedSubscriptionsNotSupported});
+  CHECK(subscribe(f, v3, 2, "$share/g/t", 1) == std::vector{core::ReasonCode{0x80}});
+}
+
+}  // namespace
+}  // namespace shardmq::broker::test
