@@ -100,5 +100,7 @@ struct Session {
 
 // A regression guard: every byte here is a megabyte per million sessions (docs/architecture.md).
 static_assert(sizeof(Session) <= 120, "Session grew: keep rarely used state behind a pointer");
+// Queued by the thousand per absent session; the shared-subscription tag fits its padding.
+static_assert(sizeof(OutgoingMessage) <= 24, "OutgoingMessage grew");
 
 }  // namespace shardmq::broker
