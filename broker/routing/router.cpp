@@ -23,7 +23,8 @@ Router::Router(ShardContext& ctx, SubscriptionIndex& index, SessionStore& sessio
       retained_(retained),
       mesh_(mesh),
       strategy_(ctx.config.shared_strategy),
-      sticky_(ctx.config.shared_subscriptions && strategy_ == SharedStrategy::sticky) {}
+      sticky_(ctx.config.shared_subscriptions && strategy_ == SharedStrategy::sticky),
+      local_first_(ctx.config.shared_subscriptions && strategy_ == SharedStrategy::local_first) {}
 
 bool Router::route(const LocalPublish& p, Connection* publisher) {
   if (p.retain) retained_.retain(p);
@@ -36,6 +37,8 @@ bool Router::route(const LocalPublish& p, Connection* publisher) {
     hash = static_cast<std::uint32_t>(XXH3_64bits(id.data(), id.size()));
   }
   bool congested = deliver_local(p, r, id_, hash);
+  if (local_first_ && index_.has_local_members()) [[unlikely]]
+    congested |= deliver_local_first(p);
   if (!mask) return congested;
   PublishedMessage* m = p.shared();
   if (!m) {

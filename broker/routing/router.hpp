@@ -53,6 +53,8 @@ class Router {
   bool deliver_shared(const LocalPublish& p, const SubscriptionIndex::Route& route, unsigned from,
                       std::uint32_t publisher_hash);
   bool dispatch(SharedGroup& g, const LocalPublish& p, unsigned from, std::uint32_t publisher_hash);
+  // local_first: to a member homed here of each matching group owned elsewhere.
+  bool deliver_local_first(const LocalPublish& p);
 
   ShardContext& ctx_;
   const unsigned id_;  // copied from the context: one load on the message path, not two
@@ -63,6 +65,7 @@ class Router {
   const SharedStrategy strategy_;
   // Sticky groups choose by the publisher's client identifier, hashed where it published.
   const bool sticky_;
+  const bool local_first_;
   // Scratch for matching: who gets this publish (reused, no allocation after warm-up).
   std::vector<Target> targets_;
   std::uint64_t match_stamp_ = 0;

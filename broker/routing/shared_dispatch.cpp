@@ -23,6 +23,10 @@ bool Router::dispatch(SharedGroup& g, const LocalPublish& p, unsigned from,
   const int i = choose_member(g.members, g.online, strategy_, g.cursor, publisher_hash, from);
   if (i < 0) return false;
   const SharedMember m = g.members[static_cast<std::size_t>(i)];
+  // local_first chose a member online on the publishing shard: that shard has delivered to
+  // one of its members itself (deliver_local_first), seeing the same membership as here.
+  if (strategy_ == SharedStrategy::local_first && m.online && m.home == from && from != id_)
+    return false;
   if (m.home == id_) return sessions_.deliver_shared(m.index, p);
   PublishedMessage* msg = p.shared();
   if (!msg) {
@@ -37,6 +41,17 @@ bool Router::dispatch(SharedGroup& g, const LocalPublish& p, unsigned from,
                            m.index, m.generation},
              nullptr);
   return mesh_.congested(m.home);
+}
+
+bool Router::deliver_local_first(const LocalPublish& p) {
+  bool congested = false;
+  index_.match_local_groups(p.topic, [&](SharedGroup* g) {
+    if (!g->online) return;  // the owner chooses, among members elsewhere
+    const int i =
+        choose_member(g->members, g->online, SharedStrategy::round_robin, g->cursor, 0, kNoShard);
+    congested |= sessions_.deliver_shared(g->members[static_cast<std::size_t>(i)].index, p);
+  });
+  return congested;
 }
 
 void Router::shared_bounce(PublishedMessage* m, std::uint32_t group_id) {

@@ -55,6 +55,27 @@ class SubscriptionIndex {
   }
   SharedGroup* shared_group(std::uint32_t id) { return groups_.find(id); }
 
+  // local_first: the members homed here of groups owned elsewhere, so that a publish entering
+  // here goes straight to one of them; the owner, told of the same joins, leaves and presence
+  // in the same order on the same ring, skips the group for publishes from here
+  // (shared_dispatch.cpp).
+  void local_member_join(std::string_view key, std::string_view filter, const SharedMember& m) {
+    local_groups_.join(key, filter, m);
+  }
+  void local_member_leave(std::uint32_t index) {
+    bool filter_gone = false;
+    std::string filter;
+    local_groups_.leave(ctx_.id, index, filter_gone, filter);
+  }
+  void local_member_state(std::uint32_t index, bool online) {
+    local_groups_.set_online(ctx_.id, index, online);
+  }
+  bool has_local_members() const { return !local_groups_.empty(); }
+  template <typename Fn>
+  void match_local_groups(std::string_view topic, Fn&& fn) const {
+    local_groups_.match(topic, fn);
+  }
+
   // Another shard gained or lost its subscribers on `filter`.
   void remote_interest(bool add, const std::string& filter, unsigned from);
 
@@ -76,6 +97,7 @@ class SubscriptionIndex {
   MeshLink& mesh_;
   core::TopicIndex<Session*, SubscriptionOptions> subscriptions_;
   SharedGroups groups_;
+  SharedGroups local_groups_;  // local_first only
   core::ShardInterest remote_interest_;
   // Any change to the subscription index or to the remote interest bumps the version,
   // which retires every cached route.

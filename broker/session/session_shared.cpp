@@ -45,7 +45,12 @@ bool SessionStore::add_shared(Session& s, const std::string& filter, const Subsc
   s.subscriptions.add(filter, o);
   ShardCounters::bump(counters_.subscriptions);
   const std::string_view key = group_key(filter);
-  const std::uint32_t i = shared_.add(&s, filter, o, owner_of(key, ctx_.shards));
+  const unsigned owner = owner_of(key, ctx_.shards);
+  const std::uint32_t i = shared_.add(&s, filter, o, owner);
+  if (owner != id_ && config_.shared_strategy == SharedStrategy::local_first)
+    index_.local_member_join(
+        key, key.substr(key.find('/') + 1),
+        SharedMember{static_cast<std::uint16_t>(id_), s.online, i, shared_.at(i).generation});
   auto* j = new SharedJoin;
   j->key = key;
   j->filter_at = key.find('/') + 1;
@@ -91,6 +96,8 @@ void SessionStore::leave_shared(Session& s, const std::string& filter, bool sess
     it = s.inflight.begin();  // a deque erase invalidates; the list is short (the window)
   }
   const unsigned owner = shared_.at(i).owner;
+  if (owner != id_ && config_.shared_strategy == SharedStrategy::local_first)
+    index_.local_member_leave(i);
   shared_.remove(i, filter);
   ctx_.counters.subscriptions.store(ctx_.counters.subscriptions.load(std::memory_order_relaxed) - 1,
                                     std::memory_order_relaxed);
@@ -107,6 +114,8 @@ void SessionStore::shared_presence(Session& s) {
     if (!sub.filter.starts_with(kShare)) continue;
     const std::uint32_t i = shared_.find(&s, sub.filter);
     if (i == SharedMemberships::kNone) continue;
+    if (shared_.at(i).owner != id_ && config_.shared_strategy == SharedStrategy::local_first)
+      index_.local_member_state(i, s.online);
     mesh_.send(shared_.at(i).owner,
                ShardEnvelope{ShardEnvelope::Kind::shared_state, std::uint8_t(s.online ? 1 : 0),
                              ctx_.self(), 0, nullptr, i, 0});

@@ -11,12 +11,15 @@
 namespace shardmq::broker::test {
 namespace {
 
-// A share name whose group "{name}/{filter}" is owned by shard 0 of 2.
-std::string group_owned_by_shard0(const std::string& filter) {
+// A share name whose group "{name}/{filter}" is owned by `shard` of 2.
+std::string group_owned_by(unsigned shard, const std::string& filter) {
   for (int i = 0;; ++i) {
     std::string key = "g" + std::to_string(i) + "/" + filter;
-    if (XXH3_64bits(key.data(), key.size()) % 2 == 0) return "$share/" + key;
+    if (XXH3_64bits(key.data(), key.size()) % 2 == shard) return "$share/" + key;
   }
+}
+std::string group_owned_by_shard0(const std::string& filter) {
+  return group_owned_by(0, filter);
 }
 
 // Hands what shard 0 sent itself to the part that takes it, as Shard::on_envelope would,
@@ -184,6 +187,74 @@ TEST_CASE("shared: 3.1.1 and 5.0 members, and switched off", "[broker][shared]")
   CHECK(subscribe(f, v5, 1, "$share/g/t", 1) ==
         std::vector{core::ReasonCode::SharedSubscriptionsNotSupported});
   CHECK(subscribe(f, v3, 2, "$share/g/t", 1) == std::vector{core::ReasonCode{0x80}});
+}
+
+}  // namespace
+}  // namespace shardmq::broker::test
+
+namespace shardmq::broker::test {
+namespace {
+
+Config local_first() {
+  Config c;
+  c.shared_strategy = SharedStrategy::local_first;
+  return c;
+}
+
+TEST_CASE("shared: local first, a publish entering the member's home goes to it there",
+          "[broker][shared]") {
+  ShardParts f(local_first());
+  const std::string share = group_owned_by(1, "lf");
+  Session* a = f.connect(ShardParts::request("a", 1)).session;
+  auto* req = new SubscribeRequest;
+  req->session = a;
+  req->connection = ConnectionRef{1, 1};
+  req->packet_id = 3;
+  SubscribeRequest::Item item;
+  item.filter = share;
+  item.options.max_qos = 1;
+  req->items.push_back(std::move(item));
+  f.store.subscribe(req);
+  f.to_clients();
+  SharedJoin* join = nullptr;
+  for (const ShardEnvelope& e : f.routing)
+    if (e.kind == Kind::shared_join) join = static_cast<SharedJoin*>(e.ptr);
+  REQUIRE(join);  // to the owner, shard 1
+  CHECK(join->online);
+  f.store.shared_joined(join->request);  // as shard 1 answers
+  for (int i = 0; i < 4; ++i)
+    f.publish("lf", "m" + std::to_string(i), 1);
+  auto got = ShardParts::deliveries(f.to_clients());
+  CHECK(got.size() == 4);  // delivered here, without the owner
+}
+
+TEST_CASE("shared: local first, the owner skips what the publishing shard delivered",
+          "[broker][shared]") {
+  ShardParts f(local_first());
+  const std::string key = group_owned_by_shard0("sk").substr(7);
+  auto* j = new SharedJoin;  // a member homed on shard 1, online
+  j->key = key;
+  j->filter_at = key.find('/') + 1;
+  j->index = 5;
+  j->generation = 1;
+  j->online = true;
+  f.store.shared_join(j, 1);
+  settle(f);
+  auto from_shard1 = [&] {
+    f.router.route_arrived(PublishedMessage::create("sk", "", "x", 1, false, 0), 1, 0);
+  };
+  from_shard1();  // shard 1 had an online member: it delivered, the owner does not
+  f.to_clients();
+  auto count = [&] {
+    int n = 0;
+    for (const ShardEnvelope& e : f.routing)
+      n += e.kind == Kind::shared_deliver;
+    return n;
+  };
+  CHECK(count() == 0);
+  f.publish("sk", "y", 1);  // published here: the owner sends it to the member on shard 1
+  f.to_clients();
+  CHECK(count() == 1);
 }
 
 }  // namespace
