@@ -39,7 +39,9 @@ class RouteCache {
     std::string topic;
     std::uint64_t remote_mask = 0;
     std::vector<Subscriber> subscribers;  // as the index matched them, overlaps included
-    std::vector<Group> groups;            // shared-subscription groups owned here
+    // Shared-subscription groups owned here. Cleared by whoever fills the route after a
+    // miss, not by lookup(): the hit path stays as small as it was without them.
+    std::vector<Group> groups;
   };
 
   // Routes with more subscribers, and longer topics, are matched afresh each time and never
@@ -83,7 +85,6 @@ class RouteCache {
     r.topic.append(topic);
     r.remote_mask = 0;
     r.subscribers.clear();
-    r.groups.clear();
     pending_version_ = version;
     return r;
   }
@@ -112,7 +113,6 @@ class RouteCache {
   Route& scratch() {
     scratch_.remote_mask = 0;
     scratch_.subscribers.clear();
-    scratch_.groups.clear();
     return scratch_;
   }
 

@@ -2,9 +2,6 @@
 
 #include <bit>
 
-#include <xxhash.h>
-
-#include "broker/connection/connection.hpp"
 #include "broker/log.hpp"
 #include "broker/mesh/mesh_link.hpp"
 #include "broker/message/local_publish.hpp"
@@ -30,16 +27,19 @@ bool Router::route(const LocalPublish& p, Connection* publisher) {
   if (p.retain) retained_.retain(p);
   const auto& r = index_.find_route(p.topic);
   // Read before delivering: the route is not looked at again once delivery starts.
-  std::uint64_t mask = r.remote_mask & ~(std::uint64_t(1) << id_);
-  std::uint32_t hash = 0;
-  if (sticky_ && publisher) [[unlikely]] {
-    const std::string_view id = publisher->client_id.view();
-    hash = static_cast<std::uint32_t>(XXH3_64bits(id.data(), id.size()));
-  }
-  bool congested = deliver_local(p, r, id_, hash);
-  if (local_first_ && index_.has_local_members()) [[unlikely]]
-    congested |= deliver_local_first(p);
+  const std::uint64_t mask = r.remote_mask;
+  // This shard's own bit: shared-subscription work (SubscriptionIndex::match).
+  const std::uint64_t self = std::uint64_t(1) << id_;
+  if (mask & self) [[unlikely]]
+    return route_shared(p, r, publisher, mask & ~self);
+  bool congested = deliver_local(p, r);
   if (!mask) return congested;
+  return push_remote(p, mask, 0, publisher) || congested;
+}
+
+bool Router::push_remote(const LocalPublish& p, std::uint64_t mask, std::uint32_t publisher_hash,
+                         Connection* publisher) {
+  bool congested = false;
   PublishedMessage* m = p.shared();
   if (!m) {
     log_error("out of memory copying a publish for other shards");
@@ -50,18 +50,21 @@ bool Router::route(const LocalPublish& p, Connection* publisher) {
     unsigned to = static_cast<unsigned>(std::countr_zero(mask));
     mask &= mask - 1;
     congested |= mesh_.congested(to);
-    mesh_.push(to, ShardEnvelope{ShardEnvelope::Kind::publish, 0, ctx_.self(), hash, m}, publisher);
+    mesh_.push(to, ShardEnvelope{ShardEnvelope::Kind::publish, 0, ctx_.self(), publisher_hash, m},
+               publisher);
   }
   return congested;
 }
 
 void Router::route_arrived(PublishedMessage* m, unsigned from, std::uint32_t publisher_hash) {
   LocalPublish p(m);
-  deliver_local(p, index_.find_route(p.topic), from, publisher_hash);
+  const auto& r = index_.find_route(p.topic);
+  if (!r.groups.empty()) [[unlikely]]
+    deliver_shared(p, r, from, publisher_hash);
+  deliver_local(p, r);
 }
 
-bool Router::deliver_local(const LocalPublish& p, const SubscriptionIndex::Route& route,
-                           unsigned from, std::uint32_t publisher_hash) {
+bool Router::deliver_local(const LocalPublish& p, const SubscriptionIndex::Route& route) {
   // Overlapping subscriptions of one session give one delivery at the highest QoS they
   // grant; the session's match stamp says whether it is a target already.
   ++match_stamp_;
@@ -85,8 +88,6 @@ bool Router::deliver_local(const LocalPublish& p, const SubscriptionIndex::Route
     congested |= sessions_.deliver(*t.session, p, q, t.options.identifier,
                                    t.options.retain_as_published && p.retain);
   }
-  if (!route.groups.empty()) [[unlikely]]
-    congested |= deliver_shared(p, route, from, publisher_hash);
   return congested;
 }
 

@@ -47,8 +47,13 @@ class Router {
  private:
   using Target = SubscriptionIndex::Target;
   // Delivers to this shard's subscribers among the route's matches.
-  bool deliver_local(const LocalPublish& p, const SubscriptionIndex::Route& route, unsigned from,
-                     std::uint32_t publisher_hash);
+  bool deliver_local(const LocalPublish& p, const SubscriptionIndex::Route& route);
+  // One reference of the shared copy to each shard in `mask` (the publish envelope).
+  bool push_remote(const LocalPublish& p, std::uint64_t mask, std::uint32_t publisher_hash,
+                   Connection* publisher);
+  // route() once shared subscriptions are involved (shared_dispatch.cpp).
+  bool route_shared(const LocalPublish& p, const SubscriptionIndex::Route& r, Connection* publisher,
+                    std::uint64_t mask);
   // One member of each group in the route; one member of `g`.
   bool deliver_shared(const LocalPublish& p, const SubscriptionIndex::Route& route, unsigned from,
                       std::uint32_t publisher_hash);

@@ -3,12 +3,31 @@
 // homed elsewhere gets a shared_deliver envelope, which its home sends back (shared_bounce)
 // if the member left or went away meanwhile, so the message is never delivered twice nor
 // lost to a member that is no longer there.
+#include <xxhash.h>
+
+#include "broker/connection/connection.hpp"
 #include "broker/mesh/mesh_link.hpp"
 #include "broker/message/local_publish.hpp"
 #include "broker/routing/router.hpp"
 #include "broker/session/session_store.hpp"
 
 namespace shardmq::broker {
+
+bool Router::route_shared(const LocalPublish& p, const SubscriptionIndex::Route& r,
+                          Connection* publisher, std::uint64_t mask) {
+  std::uint32_t hash = 0;
+  if (sticky_ && publisher) {
+    const std::string_view id = publisher->client_id.view();
+    hash = static_cast<std::uint32_t>(XXH3_64bits(id.data(), id.size()));
+  }
+  // Groups owned here first (deliveries change neither the index nor the cached route).
+  bool congested = false;
+  if (!r.groups.empty()) congested = deliver_shared(p, r, id_, hash);
+  if (local_first_ && index_.has_local_members()) congested |= deliver_local_first(p);
+  congested |= deliver_local(p, r);
+  if (!mask) return congested;
+  return push_remote(p, mask, hash, publisher) || congested;
+}
 
 bool Router::deliver_shared(const LocalPublish& p, const SubscriptionIndex::Route& route,
                             unsigned from, std::uint32_t publisher_hash) {

@@ -4,7 +4,11 @@
 
 namespace shardmq::broker {
 
-SubscriptionIndex::SubscriptionIndex(ShardContext& ctx, MeshLink& mesh) : ctx_(ctx), mesh_(mesh) {}
+SubscriptionIndex::SubscriptionIndex(ShardContext& ctx, MeshLink& mesh)
+    : ctx_(ctx),
+      mesh_(mesh),
+      shared_every_publish_(ctx.config.shared_subscriptions &&
+                            ctx.config.shared_strategy != SharedStrategy::round_robin) {}
 
 void SubscriptionIndex::announce(bool add, const std::string& filter) {
   if (ctx_.shards == 1 || ctx_.destroying) return;
@@ -74,8 +78,13 @@ const SubscriptionIndex::Route& SubscriptionIndex::match(Route& r, std::string_v
   subscriptions_.match(topic, [&](Session* const& s, const SubscriptionOptions& o) {
     r.subscribers.push_back(Target{s, o});
   });
+  r.groups.clear();
   if (!groups_.empty()) groups_.match(topic, [&](SharedGroup* g) { r.groups.push_back(g); });
   r.remote_mask = ctx_.shards > 1 ? remote_interest_.match_mask(topic) : 0;
+  // The route's bit for this shard (no shard announces interest to itself) says the publish
+  // has shared-subscription work here: groups owned here, or a strategy that looks at every
+  // publish. The router then tests one bit, as good as free when nothing is shared.
+  if (!r.groups.empty() || shared_every_publish_) r.remote_mask |= std::uint64_t(1) << ctx_.id;
   return routes_.store(r);
 }
 

@@ -80,7 +80,8 @@ class SubscriptionIndex {
   void remote_interest(bool add, const std::string& filter, unsigned from);
 
   // The matches for `topic` here and the mask of other shards interested (from the cache
-  // while nothing changed since). Valid until the next change or lookup.
+  // while nothing changed since), with this shard's own bit set when the publish has
+  // shared-subscription work here. Valid until the next change or lookup.
   const Route& find_route(std::string_view topic) {
     bool hit = false;
     auto& r = routes_.lookup(topic, version_, hit);
@@ -97,7 +98,8 @@ class SubscriptionIndex {
   MeshLink& mesh_;
   core::TopicIndex<Session*, SubscriptionOptions> subscriptions_;
   SharedGroups groups_;
-  SharedGroups local_groups_;  // local_first only
+  SharedGroups local_groups_;        // local_first only
+  const bool shared_every_publish_;  // sticky and local_first look at every publish
   core::ShardInterest remote_interest_;
   // Any change to the subscription index or to the remote interest bumps the version,
   // which retires every cached route.

@@ -17,8 +17,7 @@ std::uint16_t SessionStore::window(const Session& s) const {
 }
 
 bool SessionStore::deliver(Session& s, const LocalPublish& p, std::uint8_t qos,
-                           std::uint32_t subscription_id, bool retain,
-                           std::uint32_t shared_member) {
+                           std::uint32_t subscription_id, bool retain) {
   if (qos == 0 && !s.online) return false;  // QoS 0 is not queued for absent clients (as Mosquitto)
   if (!access_.may_receive(s.client_id, p.topic)) return false;
   if (qos == 0) {
@@ -41,7 +40,7 @@ bool SessionStore::deliver(Session& s, const LocalPublish& p, std::uint8_t qos,
   }
   PublishedMessage* m = p.shared();
   if (!m) return false;
-  OutgoingMessage out{m, qos, retain, subscription_id, 0, false, shared_member};
+  OutgoingMessage out{m, qos, retain, subscription_id, 0, false};
   if (s.online && s.queue.empty() && s.inflight.size() < window(s)) {
     m->add_ref();
     start_inflight(s, out);

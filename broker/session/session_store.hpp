@@ -57,10 +57,9 @@ class SessionStore {
   void bind_local_connection(Session& s, Connection* c) { s.local_connection = c; }
 
   // A publish for `s` at `qos`; true when `s` is congested (the publisher's
-  // acknowledgement should wait, see update_congestion). `shared_member`: the shared
-  // subscription it came through (slot + 1), 0 for none.
+  // acknowledgement should wait, see update_congestion).
   bool deliver(Session& s, const LocalPublish& p, std::uint8_t qos, std::uint32_t subscription_id,
-               bool retain, std::uint32_t shared_member = 0);
+               bool retain);
 
   // Shared subscriptions (session_shared.cpp). The owner of a group chose the member in slot
   // `index` here (on this shard, or in a shared_deliver envelope from the owner).
