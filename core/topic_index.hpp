@@ -45,6 +45,10 @@ class TopicIndex {
 
   std::size_t size() const noexcept { return size_; }             // (filter, key) pairs
   std::size_t filter_count() const noexcept { return filters_; }  // distinct filters
+  bool contains_filter(std::string_view filter) const noexcept {
+    const NodeId node = trie_.find_filter(filter);
+    return node != LevelTrie::kNone && node < subs_.size() && subs_[node].size() != 0;
+  }
   bool empty() const noexcept { return size_ == 0; }
   std::size_t node_count() const noexcept { return trie_.node_count(); }
   // Approximate heap bytes (trie, subscriber lists; not what Key/Value own).

@@ -52,6 +52,8 @@ max_topic_aliases_out = 10 # Topic Aliases the broker assigns per connection (0-
 
 [mqtt]
 response_information = ""  # MQTT 5 Response Information prefix (+ client id); "": none
+shared_subscriptions = true               # $share/{group}/{filter}; false: refused (0x9E)
+shared_subscription_strategy = "round_robin"  # round_robin | sticky | local_first
 
 [retained]
 max_messages = 1000000
@@ -156,8 +158,19 @@ void read_limits(Reader& r, const toml::table& t, Config& c) {
 }
 
 void read_mqtt(Reader& r, const toml::table& t, Config& c) {
-  r.only(t, "mqtt", {"response_information"});
+  r.only(t, "mqtt",
+         {"response_information", "shared_subscriptions", "shared_subscription_strategy"});
   if (auto* s = r.string(t, "mqtt", "response_information")) c.response_information = *s;
+  if (auto v = r.boolean(t, "mqtt", "shared_subscriptions")) c.shared_subscriptions = *v;
+  if (auto* s = r.string(t, "mqtt", "shared_subscription_strategy")) {
+    if (auto st = parse_shared_strategy(*s))
+      c.shared_strategy = *st;
+    else
+      r.fail(*t.get("shared_subscription_strategy"),
+             fmt::format("mqtt.shared_subscription_strategy must be round_robin, sticky or "
+                         "local_first, not '{}'",
+                         *s));
+  }
 }
 
 void read_listeners(Reader& r, const toml::node& n, Config& c) {
@@ -257,6 +270,25 @@ const char* durability_name(Config::Durability d) {
       break;
   }
   return "none";
+}
+
+std::optional<SharedStrategy> parse_shared_strategy(std::string_view name) {
+  if (name == "round_robin") return SharedStrategy::round_robin;
+  if (name == "sticky") return SharedStrategy::sticky;
+  if (name == "local_first") return SharedStrategy::local_first;
+  return std::nullopt;
+}
+
+std::string_view shared_strategy_name(SharedStrategy s) {
+  switch (s) {
+    case SharedStrategy::sticky:
+      return "sticky";
+    case SharedStrategy::local_first:
+      return "local_first";
+    case SharedStrategy::round_robin:
+      break;
+  }
+  return "round_robin";
 }
 
 std::string_view default_config_text() {

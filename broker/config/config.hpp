@@ -17,6 +17,11 @@ namespace shardmq::broker {
 
 enum class ListenerKind { mqtt, mqtts, ws, wss };
 
+// Which member of a shared-subscription group gets a message (docs/mqtt_behaviour.md).
+enum class SharedStrategy : std::uint8_t { round_robin, sticky, local_first };
+std::optional<SharedStrategy> parse_shared_strategy(std::string_view name);
+std::string_view shared_strategy_name(SharedStrategy s);
+
 struct ListenerConfig {
   ListenerKind kind = ListenerKind::mqtt;
   std::string host = "0.0.0.0";
@@ -102,6 +107,10 @@ struct Config {
   // MQTT 5 Response Information for clients that ask: this prefix and their client
   // identifier. "": none sent.
   std::string response_information;
+
+  // MQTT 5 shared subscriptions ($share/{group}/{filter}); off: refused (0x9E / 0x80).
+  bool shared_subscriptions = true;
+  SharedStrategy shared_strategy = SharedStrategy::round_robin;
 
   AuthConfig auth;
 

@@ -141,6 +141,9 @@ std::string write_config_toml(const Config& c) {
 
   out += "\n[mqtt]\n";
   out += fmt::format("response_information = {}\n", quoted(c.response_information));
+  out += fmt::format("shared_subscriptions = {}\n", boolean(c.shared_subscriptions));
+  out += fmt::format("shared_subscription_strategy = {}\n",
+                     quoted(shared_strategy_name(c.shared_strategy)));
 
   out += "\n[retained]\n";
   out += fmt::format("max_messages = {}\n", c.max_retained_messages);

@@ -210,7 +210,7 @@ void ClientProtocol::complete_connect(Connection& c, const AttachReply& reply) {
   if (c.version == ProtocolVersion::v5) {
     if (c.id_assigned) ack.properties.assigned_client_identifier = c.client_id.view();
     if (!config.retain_available) ack.properties.retain_available = 0;  // absent: available
-    ack.properties.shared_subscription_available = 0;
+    ack.properties.shared_subscription_available = config.shared_subscriptions ? 1 : 0;
     ack.properties.receive_maximum = config.max_inflight;
     if (c.keepalive_s != 0 && c.keepalive_s == config.max_keepalive)
       ack.properties.server_keep_alive = c.keepalive_s;

@@ -14,6 +14,8 @@ void release_envelope(const ShardEnvelope& e) {
     case K::publish:
     case K::retain_set:
     case K::deliver:
+    case K::shared_deliver:
+    case K::shared_bounce:
       static_cast<PublishedMessage*>(e.ptr)->release();
       break;
     case K::interest_add:
@@ -38,6 +40,18 @@ void release_envelope(const ShardEnvelope& e) {
     case K::packet:
       delete static_cast<core::Packet*>(e.ptr);
       break;
+    case K::shared_join:
+      delete static_cast<SharedJoin*>(e.ptr);
+      break;
+    case K::shared_leave: {
+      auto* leave = static_cast<SharedLeave*>(e.ptr);
+      for (PublishedMessage* m : leave->messages)
+        m->release();
+      delete leave;
+      break;
+    }
+    case K::shared_joined:
+    case K::shared_state:
     case K::barrier:
     case K::barrier_ack:
     case K::client_ack:

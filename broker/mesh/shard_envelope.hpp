@@ -26,6 +26,14 @@ struct ShardEnvelope {
     interest_remove,  // ptr: std::string* filter the sender no longer has
     barrier,          // seq: answer with barrier_ack once everything before it is applied
     barrier_ack,      // seq: the barrier answered
+    // Shared subscriptions: member's home shard <-> the group's owner shard.
+    shared_join,     // ptr: SharedJoin*
+    shared_joined,   // ptr: the SubscribeRequest* of the SharedJoin, back to its home
+    shared_state,    // target: member index; flags: 1 online, 0 offline
+    shared_leave,    // ptr: SharedLeave*
+    shared_deliver,  // ptr: PublishedMessage*; target: member index; aux: generation;
+                     // seq: group id; flags: kSharedFinal
+    shared_bounce,   // ptr: PublishedMessage*; seq: group id (the member was gone or offline)
     // Connection shard -> session home shard.
     attach,       // ptr: AttachRequest*
     detach,       // ptr: DetachNotice*
@@ -53,6 +61,9 @@ struct ShardEnvelope {
 inline constexpr std::uint8_t kDeliverQosMask = 0x03;
 inline constexpr std::uint8_t kDeliverDup = 0x04;
 inline constexpr std::uint8_t kDeliverRetain = 0x08;
+
+// shared_deliver: deliver even to an offline member (the group has no online one).
+inline constexpr std::uint8_t kSharedFinal = 0x01;
 
 // Where a client's connection lives: its shard and the connection's serial there.
 struct ConnectionRef {
@@ -117,6 +128,25 @@ struct UnsubscribeRequest {
   ConnectionRef connection;
   std::uint16_t packet_id = 0;
   std::vector<std::string> filters;
+};
+
+class PublishedMessage;
+
+// A session joins the group "{group}/{filter}" (key), owned by the shard that gets this.
+struct SharedJoin {
+  std::string key;
+  std::size_t filter_at = 0;  // the filter's offset in key
+  std::uint32_t index = 0;    // the member's slot on its home shard
+  std::uint32_t generation = 0;
+  bool online = false;
+  SubscribeRequest* request = nullptr;  // opaque here: sent back in shared_joined
+};
+
+// A member leaves its group; the QoS 1 (and never sent QoS 2) messages it held go to
+// another member (MQTT 5 §4.8.2). Each holds a reference.
+struct SharedLeave {
+  std::uint32_t index = 0;
+  std::vector<PublishedMessage*> messages;
 };
 
 // Frees what an envelope owns (its heap request, or its message reference) without handling

@@ -10,8 +10,8 @@
 // may be gone: ending a session removes its subscriptions first, which bumps the version).
 //
 // The cached pairs are the index's matches as they stand; a choice made per publish (such as
-// picking one member of a shared-subscription group, when those exist) belongs after the
-// lookup and must never be stored here.
+// picking one member of a shared-subscription group) belongs after the lookup and must never
+// be stored here: a route holds the groups it matched, not their members.
 //
 // Direct-mapped by topic hash: a miss costs one hash and one compare, then the entry is
 // filled in place (its string and vector keep their capacity, so a warm cache allocates
@@ -30,7 +30,7 @@
 
 namespace shardmq::broker {
 
-template <typename Subscriber>
+template <typename Subscriber, typename Group = const void*>
 class RouteCache {
  public:
   struct Route {
@@ -39,6 +39,9 @@ class RouteCache {
     std::string topic;
     std::uint64_t remote_mask = 0;
     std::vector<Subscriber> subscribers;  // as the index matched them, overlaps included
+    // Shared-subscription groups owned here. Cleared by whoever fills the route after a
+    // miss, not by lookup(): the hit path stays as small as it was without them.
+    std::vector<Group> groups;
   };
 
   // Routes with more subscribers, and longer topics, are matched afresh each time and never
@@ -91,13 +94,15 @@ class RouteCache {
   // slot then gives back any memory past its bound).
   Route& store(Route& r) {
     if (&r == &scratch_) return r;
-    if (r.subscribers.size() <= kMaxSubscribers) {
+    if (r.subscribers.size() + r.groups.size() <= kMaxSubscribers) {
       r.version = pending_version_;
       return r;
     }
     scratch_.subscribers.swap(r.subscribers);
+    scratch_.groups.swap(r.groups);
     scratch_.remote_mask = r.remote_mask;
     r.subscribers.clear();
+    r.groups.clear();
     if (r.subscribers.capacity() > kMaxSubscribers) std::vector<Subscriber>().swap(r.subscribers);
     return scratch_;
   }

@@ -20,15 +20,28 @@ Router::Router(ShardContext& ctx, SubscriptionIndex& index, SessionStore& sessio
       index_(index),
       sessions_(sessions),
       retained_(retained),
-      mesh_(mesh) {}
+      mesh_(mesh),
+      strategy_(ctx.config.shared_strategy),
+      sticky_(ctx.config.shared_subscriptions && strategy_ == SharedStrategy::sticky),
+      local_first_(ctx.config.shared_subscriptions && strategy_ == SharedStrategy::local_first) {}
 
 bool Router::route(const LocalPublish& p, Connection* publisher) {
   if (p.retain) retained_.retain(p);
   const auto& r = index_.find_route(p.topic);
   // Read before delivering: the route is not looked at again once delivery starts.
-  std::uint64_t mask = r.remote_mask & ~(std::uint64_t(1) << id_);
+  const std::uint64_t mask = r.remote_mask;
+  // This shard's own bit: shared-subscription work (SubscriptionIndex::match).
+  const std::uint64_t self = std::uint64_t(1) << id_;
+  if (mask & self) [[unlikely]]
+    return route_shared(p, r, publisher, mask & ~self);
   bool congested = deliver_local(p, r);
   if (!mask) return congested;
+  return push_remote(p, mask, 0, publisher) || congested;
+}
+
+bool Router::push_remote(const LocalPublish& p, std::uint64_t mask, std::uint32_t publisher_hash,
+                         Connection* publisher) {
+  bool congested = false;
   PublishedMessage* m = p.shared();
   if (!m) {
     log_error("out of memory copying a publish for other shards");
@@ -39,14 +52,18 @@ bool Router::route(const LocalPublish& p, Connection* publisher) {
     unsigned to = static_cast<unsigned>(std::countr_zero(mask));
     mask &= mask - 1;
     congested |= mesh_.congested(to);
-    mesh_.push(to, ShardEnvelope{ShardEnvelope::Kind::publish, 0, ctx_.self(), 0, m}, publisher);
+    mesh_.push(to, ShardEnvelope{ShardEnvelope::Kind::publish, 0, ctx_.self(), publisher_hash, m},
+               publisher);
   }
   return congested;
 }
 
-void Router::route_arrived(PublishedMessage* m) {
+void Router::route_arrived(PublishedMessage* m, unsigned from, std::uint32_t publisher_hash) {
   LocalPublish p(m);
-  deliver_local(p, index_.find_route(p.topic));
+  const auto& r = index_.find_route(p.topic);
+  if (!r.groups.empty()) [[unlikely]]
+    deliver_shared(p, r, from, publisher_hash);
+  deliver_local(p, r);
 }
 
 bool Router::deliver_local(const LocalPublish& p, const SubscriptionIndex::Route& route) {

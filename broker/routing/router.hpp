@@ -2,6 +2,9 @@
 // subscriptions and delivered to each matching session here, and carried, once, to each
 // other shard with at least one matching subscriber (by the interest they announced).
 //
+// A shared-subscription group owned here gets each matching publish once and passes it to
+// one member (shared_dispatch.cpp), on this shard or, by envelope, on the member's home.
+//
 // Owns: the per-publish matching scratch. Calls: RetainedStore, SubscriptionIndex,
 // SessionStore (deliveries), MeshLink. Called by: the protocol (PUBLISH, wills), $SYS, and
 // the envelope dispatch (publishes from other shards).
@@ -22,6 +25,7 @@ class SessionStore;
 struct Connection;
 struct LocalPublish;
 class PublishedMessage;
+struct SharedLeave;
 
 class Router {
  public:
@@ -32,9 +36,14 @@ class Router {
   // or $SYS). True when a subscriber it reached is congested: the publisher's
   // acknowledgement should wait (SessionStore::deliver).
   bool route(const LocalPublish& p, Connection* publisher);
-  // A publish another shard carried here: delivered to this shard's subscribers only.
-  // Adopts the envelope's reference.
-  void route_arrived(PublishedMessage* m);
+  // A publish another shard (`from`) carried here: delivered to this shard's subscribers and
+  // groups only. Adopts the envelope's reference. `publisher_hash`: see route().
+  void route_arrived(PublishedMessage* m, unsigned from, std::uint32_t publisher_hash);
+
+  // Shared subscriptions, as the group's owner (shared_dispatch.cpp): a member's home sent
+  // back a message for a member gone or away, or a member left with messages for another.
+  void shared_bounce(PublishedMessage* m, std::uint32_t group_id);
+  void shared_leave(SharedLeave* leave, unsigned from);
 
  private:
   using Target = SubscriptionIndex::Target;
@@ -44,6 +53,18 @@ class Router {
   // all of them (MQTT 5 3.3.4): the others travel in a copy of the properties.
   bool deliver_with_identifiers(const LocalPublish& p, const Target& t, std::uint32_t index,
                                 std::uint8_t qos);
+  // One reference of the shared copy to each shard in `mask` (the publish envelope).
+  bool push_remote(const LocalPublish& p, std::uint64_t mask, std::uint32_t publisher_hash,
+                   Connection* publisher);
+  // route() once shared subscriptions are involved (shared_dispatch.cpp).
+  bool route_shared(const LocalPublish& p, const SubscriptionIndex::Route& r, Connection* publisher,
+                    std::uint64_t mask);
+  // One member of each group in the route; one member of `g`.
+  bool deliver_shared(const LocalPublish& p, const SubscriptionIndex::Route& route, unsigned from,
+                      std::uint32_t publisher_hash);
+  bool dispatch(SharedGroup& g, const LocalPublish& p, unsigned from, std::uint32_t publisher_hash);
+  // local_first: to a member homed here of each matching group owned elsewhere.
+  bool deliver_local_first(const LocalPublish& p);
 
   ShardContext& ctx_;
   const unsigned id_;  // copied from the context: one load on the message path, not two
@@ -51,6 +72,10 @@ class Router {
   SessionStore& sessions_;
   RetainedStore& retained_;
   MeshLink& mesh_;
+  const SharedStrategy strategy_;
+  // Sticky groups choose by the publisher's client identifier, hashed where it published.
+  const bool sticky_;
+  const bool local_first_;
   // Scratch for matching: who gets this publish (reused, no allocation after warm-up).
   std::vector<Target> targets_;
   // (target index, identifier): identifiers of a target's further matching subscriptions.

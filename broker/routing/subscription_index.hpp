@@ -3,7 +3,11 @@
 // shard (or leaves it) is announced to every other shard through the rings, so each shard
 // sends a publish once to each shard that wants it.
 //
-// Owns: the topic index, the other shards' interest, the route cache and its version.
+// The shared-subscription groups this shard owns (SharedGroups) are announced the same way
+// as its own subscribers' filters, so publishes reach a group's owner like any subscriber.
+//
+// Owns: the topic index, the groups owned here, the other shards' interest, the route cache
+// and its version.
 // Calls: MeshLink (interest announcements). Called by: the session store (changes), the
 // router (lookups), the envelope dispatch (other shards' interest).
 #pragma once
@@ -13,6 +17,7 @@
 #include <string_view>
 
 #include "broker/routing/route_cache.hpp"
+#include "broker/routing/shared_groups.hpp"
 #include "broker/session/subscription.hpp"
 #include "broker/shard/shard_context.hpp"
 #include "core/shard_interest.hpp"
@@ -29,7 +34,7 @@ class SubscriptionIndex {
     Session* session;
     SubscriptionOptions options;
   };
-  using Route = RouteCache<Target>::Route;
+  using Route = RouteCache<Target, SharedGroup*>::Route;
 
   SubscriptionIndex(ShardContext& ctx, MeshLink& mesh);
 
@@ -40,11 +45,43 @@ class SubscriptionIndex {
   void replace(const std::string& filter, Session* s, const SubscriptionOptions& o);
   void erase(const std::string& filter, Session* s);
 
+  // Shared-subscription groups owned here (the caller is the owner shard). A join that
+  // brings a filter new to this shard announces it and returns true (answer after a barrier).
+  bool shared_join(std::string_view key, std::string_view filter, const SharedMember& m);
+  // The member's group while it still has members, else null.
+  SharedGroup* shared_leave(unsigned home, std::uint32_t index);
+  void shared_state(unsigned home, std::uint32_t index, bool online) {
+    groups_.set_online(home, index, online);
+  }
+  SharedGroup* shared_group(std::uint32_t id) { return groups_.find(id); }
+
+  // local_first: the members homed here of groups owned elsewhere, so that a publish entering
+  // here goes straight to one of them; the owner, told of the same joins, leaves and presence
+  // in the same order on the same ring, skips the group for publishes from here
+  // (shared_dispatch.cpp).
+  void local_member_join(std::string_view key, std::string_view filter, const SharedMember& m) {
+    local_groups_.join(key, filter, m);
+  }
+  void local_member_leave(std::uint32_t index) {
+    bool filter_gone = false;
+    std::string filter;
+    local_groups_.leave(ctx_.id, index, filter_gone, filter);
+  }
+  void local_member_state(std::uint32_t index, bool online) {
+    local_groups_.set_online(ctx_.id, index, online);
+  }
+  bool has_local_members() const { return !local_groups_.empty(); }
+  template <typename Fn>
+  void match_local_groups(std::string_view topic, Fn&& fn) const {
+    local_groups_.match(topic, fn);
+  }
+
   // Another shard gained or lost its subscribers on `filter`.
   void remote_interest(bool add, const std::string& filter, unsigned from);
 
   // The matches for `topic` here and the mask of other shards interested (from the cache
-  // while nothing changed since). Valid until the next change or lookup.
+  // while nothing changed since), with this shard's own bit set when the publish has
+  // shared-subscription work here. Valid until the next change or lookup.
   const Route& find_route(std::string_view topic) {
     bool hit = false;
     auto& r = routes_.lookup(topic, version_, hit);
@@ -54,14 +91,19 @@ class SubscriptionIndex {
 
  private:
   const Route& match(Route& r, std::string_view topic);
+  // The first (or last) interest in `filter` on this shard, subscribers and groups alike.
+  void announce(bool add, const std::string& filter);
 
   ShardContext& ctx_;
   MeshLink& mesh_;
   core::TopicIndex<Session*, SubscriptionOptions> subscriptions_;
+  SharedGroups groups_;
+  SharedGroups local_groups_;        // local_first only
+  const bool shared_every_publish_;  // sticky and local_first look at every publish
   core::ShardInterest remote_interest_;
   // Any change to the subscription index or to the remote interest bumps the version,
   // which retires every cached route.
-  RouteCache<Target> routes_;
+  RouteCache<Target, SharedGroup*> routes_;
   std::uint64_t version_ = 1;
 };
 

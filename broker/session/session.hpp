@@ -44,6 +44,8 @@ struct OutgoingMessage {
   std::uint32_t subscription_id = 0;
   std::uint16_t packet_id = 0;  // once sent (in flight)
   bool released = false;        // QoS 2: PUBREC received, PUBREL sent, awaiting PUBCOMP
+  // Came through a shared subscription: its slot (SharedMemberships) + 1; 0 otherwise.
+  std::uint32_t shared_member = 0;
 };
 
 // What a session keeps only while its client is away: the Session Expiry timer, the
@@ -110,5 +112,7 @@ struct Session {
 
 // A regression guard: every byte here is a megabyte per million sessions (docs/architecture.md).
 static_assert(sizeof(Session) <= 120, "Session grew: keep rarely used state behind a pointer");
+// Queued by the thousand per absent session; the shared-subscription tag fits its padding.
+static_assert(sizeof(OutgoingMessage) <= 24, "OutgoingMessage grew");
 
 }  // namespace shardmq::broker

@@ -86,6 +86,7 @@ void SessionStore::finish_attach(Session* s, AttachRequest& req) {
   s->receive_maximum = req.receive_maximum ? req.receive_maximum : 65535;
   s->expiry_s = req.session_expiry_s;
   storage_.session_opened(s->client_id, s->expiry_s);
+  shared_presence(*s);
   auto* answer = new AttachReply;
   answer->connection = req.connection;
   answer->session = s;
@@ -135,6 +136,7 @@ void SessionStore::detach(DetachNotice* n) {
     destroy(s);
   } else {
     if (will) keep_will(*s, will, will_delay_s);
+    shared_presence(*s);  // offline members are skipped while others are online
     if (s->expiry_s != 0xFFFFFFFFu)
       expiry_timers_.schedule(
           s->away_state().expiry_timer,
@@ -185,7 +187,7 @@ void SessionStore::drop_expired_inflight(Session& s) {
 void SessionStore::clear_state(Session& s) {
   while (!s.subscriptions.empty()) {
     std::string f((*s.subscriptions.begin()).filter);
-    remove_subscription(s, f);
+    remove_subscription(s, f, true);
   }
   for (auto& m : s.inflight)
     m.message->release();

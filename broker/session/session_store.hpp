@@ -22,6 +22,7 @@
 
 #include "broker/mesh/shard_envelope.hpp"
 #include "broker/session/session.hpp"
+#include "broker/session/shared_memberships.hpp"
 #include "broker/shard/shard_context.hpp"
 #include "core/intrusive_hash_index.hpp"
 #include "io/slab.hpp"
@@ -64,6 +65,15 @@ class SessionStore {
   bool deliver(Session& s, const LocalPublish& p, std::uint8_t qos, std::uint32_t subscription_id,
                bool retain);
 
+  // Shared subscriptions (session_shared.cpp). The owner of a group chose the member in slot
+  // `index` here (on this shard, or in a shared_deliver envelope from the owner).
+  bool deliver_shared(std::uint32_t index, const LocalPublish& p);
+  void shared_deliver(const ShardEnvelope& e);
+  // As the group's owner: a member joins; answered once every shard routes the filter here.
+  void shared_join(SharedJoin* j, unsigned from);
+  // As the member's home: the owner has applied the join of a SUBSCRIBE waiting here.
+  void shared_joined(SubscribeRequest* req);
+
   // SUBSCRIBEs whose barrier every shard has answered get their SUBACK.
   void barriers_answered(std::uint32_t done);
   // The output of the session's connection (on this shard) drained: stream on.
@@ -102,7 +112,12 @@ class SessionStore {
   // Subscriptions (session_subscriptions.cpp).
   bool add_subscription(Session& s, const std::string& filter, const SubscriptionOptions& o,
                         bool* existed);
-  bool remove_subscription(Session& s, const std::string& filter);
+  bool remove_subscription(Session& s, const std::string& filter, bool session_ends = false);
+  // Shared subscriptions (session_shared.cpp).
+  bool add_shared(Session& s, const std::string& filter, const SubscriptionOptions& o,
+                  bool* existed, std::vector<SharedJoin*>& joins);
+  void leave_shared(Session& s, const std::string& filter, bool session_ends);
+  void shared_presence(Session& s);  // tells the owners the session came or went
   void finish_subscribe(SubscribeRequest* req);
   void finish_unsubscribe(UnsubscribeRequest* req);
   void reply(ConnectionRef to, ShardEnvelope e);
@@ -143,8 +158,17 @@ class SessionStore {
     std::uint32_t barrier;
     SubscribeRequest* request;
     UnsubscribeRequest* unsubscribe = nullptr;  // instead of `request`
+    std::uint32_t joins_waiting = 0;  // shared-subscription joins their owners have not applied
   };
   std::deque<PendingSubscribe> pending_subscribes_;
+  // As a group's owner: joins to confirm to the member's home once `barrier` is answered.
+  struct PendingJoin {
+    std::uint32_t barrier;
+    std::uint16_t home;
+    SubscribeRequest* request;
+  };
+  std::deque<PendingJoin> pending_joins_;
+  SharedMemberships shared_;
 
   // Sessions whose queue passed the high-water mark while their client keeps acknowledging.
   std::vector<Session*> congested_;

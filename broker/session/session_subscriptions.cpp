@@ -25,9 +25,12 @@ bool SessionStore::add_subscription(Session& s, const std::string& filter,
   return index_.insert(filter, &s, o);
 }
 
-bool SessionStore::remove_subscription(Session& s, const std::string& filter) {
+bool SessionStore::remove_subscription(Session& s, const std::string& filter, bool session_ends) {
   if (!s.subscriptions.remove(filter)) return false;
-  index_.erase(filter, &s);
+  if (filter.starts_with("$share/"))
+    leave_shared(s, filter, session_ends);
+  else
+    index_.erase(filter, &s);
   if (!ctx_.destroying) storage_.subscription_removed(s.client_id, filter);
   return true;
 }
@@ -39,6 +42,7 @@ void SessionStore::subscribe(SubscribeRequest* req) {
     return;
   }
   bool new_interest = false;
+  std::vector<SharedJoin*> joins;
   for (SubscribeRequest::Item& item : req->items) {
     using Refusal = SubscribeRequest::Item::Refusal;
     const bool v5 = s->version == ProtocolVersion::v5;
@@ -54,21 +58,33 @@ void SessionStore::subscribe(SubscribeRequest* req) {
       item.granted = v5 ? static_cast<std::uint8_t>(ReasonCode::QuotaExceeded) : 0x80;
       continue;
     }
+    bool existed = false;
     if (item.filter.starts_with("$share/")) {
-      item.granted = s->version == ProtocolVersion::v5
-                         ? static_cast<std::uint8_t>(ReasonCode::SharedSubscriptionsNotSupported)
-                         : 0x80;
+      if (!config_.shared_subscriptions) {
+        item.granted =
+            v5 ? static_cast<std::uint8_t>(ReasonCode::SharedSubscriptionsNotSupported) : 0x80;
+        continue;
+      }
+      add_shared(*s, item.filter, item.options, &existed, joins);
+      item.existed = existed;
+      item.granted = item.options.max_qos;
       continue;
     }
-    bool existed = false;
     new_interest |= add_subscription(*s, item.filter, item.options, &existed);
     item.existed = existed;
     item.granted = item.options.max_qos;
   }
-  if (ctx_.shards > 1 && (new_interest || !pending_subscribes_.empty())) {
-    // Answer once every shard routes the new filters here (and keep SUBACKs in order).
+  if (!joins.empty() || (ctx_.shards > 1 && (new_interest || !pending_subscribes_.empty()))) {
+    // Answer once every shard routes the new filters here, and every group's owner has the
+    // new member (and keep SUBACKs in order).
     std::uint32_t b = new_interest ? mesh_.issue_barrier() : mesh_.last_barrier();
-    pending_subscribes_.push_back(PendingSubscribe{b, req});
+    pending_subscribes_.push_back(
+        PendingSubscribe{b, req, nullptr, static_cast<std::uint32_t>(joins.size())});
+    for (SharedJoin* j : joins) {
+      j->request = req;
+      mesh_.send(shared_.at(j->index).owner,
+                 ShardEnvelope{ShardEnvelope::Kind::shared_join, 0, ctx_.self(), 0, j});
+    }
     barriers_answered(mesh_.barriers_done());
     return;
   }
@@ -76,7 +92,14 @@ void SessionStore::subscribe(SubscribeRequest* req) {
 }
 
 void SessionStore::barriers_answered(std::uint32_t done) {
-  while (!pending_subscribes_.empty() && pending_subscribes_.front().barrier <= done) {
+  while (!pending_joins_.empty() && pending_joins_.front().barrier <= done) {
+    PendingJoin j = pending_joins_.front();
+    pending_joins_.pop_front();
+    mesh_.send(j.home,
+               ShardEnvelope{ShardEnvelope::Kind::shared_joined, 0, ctx_.self(), 0, j.request});
+  }
+  while (!pending_subscribes_.empty() && pending_subscribes_.front().barrier <= done &&
+         pending_subscribes_.front().joins_waiting == 0) {
     PendingSubscribe p = pending_subscribes_.front();
     pending_subscribes_.pop_front();
     if (p.unsubscribe)
@@ -100,7 +123,8 @@ void SessionStore::finish_subscribe(SubscribeRequest* req) {
   reply(req->connection, ShardEnvelope{ShardEnvelope::Kind::packet, 0, ctx_.self(), 0, ack,
                                        req->connection.serial, 0});
   for (const auto& item : req->items) {
-    if (item.granted > 2) continue;
+    // A new shared subscription is sent no retained messages (MQTT 5 §4.8.2).
+    if (item.granted > 2 || item.filter.starts_with("$share/")) continue;
     bool send =
         item.retain_handling == core::RetainHandling::SendOnSubscribe ||
         (item.retain_handling == core::RetainHandling::SendIfNewSubscription && !item.existed);

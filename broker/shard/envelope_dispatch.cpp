@@ -17,7 +17,7 @@ void Shard::on_envelope(const ShardEnvelope& e) {
   switch (e.kind) {
     // Routing.
     case K::publish:
-      return router_->route_arrived(static_cast<PublishedMessage*>(e.ptr));
+      return router_->route_arrived(static_cast<PublishedMessage*>(e.ptr), e.from, e.seq);
     case K::retain_set: {
       auto* m = static_cast<PublishedMessage*>(e.ptr);
       retained_->apply_remote(m, (std::uint64_t(e.target) << 32) | e.seq, e.from);
@@ -36,6 +36,19 @@ void Shard::on_envelope(const ShardEnvelope& e) {
     case K::barrier_ack:
       link_->barrier_answered(e.from, e.seq);
       return sessions_->barriers_answered(link_->barriers_done());
+    // Shared subscriptions: member's home <-> group's owner.
+    case K::shared_join:
+      return sessions_->shared_join(static_cast<SharedJoin*>(e.ptr), e.from);
+    case K::shared_joined:
+      return sessions_->shared_joined(static_cast<SubscribeRequest*>(e.ptr));
+    case K::shared_state:
+      return index_->shared_state(e.from, e.target, e.flags != 0);
+    case K::shared_leave:
+      return router_->shared_leave(static_cast<SharedLeave*>(e.ptr), e.from);
+    case K::shared_deliver:
+      return sessions_->shared_deliver(e);
+    case K::shared_bounce:
+      return router_->shared_bounce(static_cast<PublishedMessage*>(e.ptr), e.seq);
     // Connection shard -> session home shard.
     case K::attach:
       return sessions_->attach(static_cast<AttachRequest*>(e.ptr));

@@ -35,6 +35,8 @@ class BrokerOptions:
     connect_timeout: float | None = None
     # Seconds between $SYS publishes; None keeps the broker's default.
     sys_interval: float | None = None
+    # TOML for shardmq's --config (Mosquitto ignores it).
+    shardmq_config: str | None = None
 
 
 def free_port():
@@ -147,6 +149,10 @@ class BrokerProcess:
             cmd += ["--connect-timeout", f"{o.connect_timeout:g}"]
         if o.sys_interval is not None:
             cmd += ["--sys-interval", f"{o.sys_interval:g}"]
+        if o.shardmq_config is not None:
+            conf = self.workdir / "shardmq.toml"
+            conf.write_text(o.shardmq_config)
+            cmd += ["--config", str(conf)]
         return cmd
 
     def _write_mosquitto_conf(self):

@@ -50,6 +50,8 @@ class PahoClient:
         self.messages = []
         self.message_properties = []  # MQTT 5: the Properties of each message, in order
         self.connack = None  # (session_present, code)
+        self.connack_properties = None  # MQTT 5
+        self.subscription_ids = []  # MQTT 5: each message's Subscription Identifiers
         self.disconnect_code = None
         self.disconnected = threading.Event()
         self.subacks = {}  # mid -> granted QoS / reason codes
@@ -68,6 +70,7 @@ class PahoClient:
     # -- callbacks (network thread) -----------------------------------------
 
     def _on_connect(self, client, userdata, flags, rc, properties=None):
+        self.connack_properties = properties
         self.connack = (bool(flags.get("session present")), _code(rc))
 
     def _on_disconnect(self, client, userdata, rc, properties=None):
@@ -77,7 +80,9 @@ class PahoClient:
     def _on_message(self, client, userdata, msg):
         with self._lock:
             self.messages.append(Message(msg.topic, msg.payload, msg.qos, bool(msg.retain)))
-            self.message_properties.append(getattr(msg, "properties", None))
+            props = getattr(msg, "properties", None)
+            self.message_properties.append(props)
+            self.subscription_ids.append(getattr(props, "SubscriptionIdentifier", None))
 
     def _on_subscribe(self, client, userdata, mid, granted, properties=None):
         self.subacks[mid] = [_code(g) for g in granted]

@@ -87,6 +87,8 @@ inline void expect_same(const broker::Config& a, const broker::Config& b) {
   CHECK(a.max_topic_aliases == b.max_topic_aliases);
   CHECK(a.max_topic_aliases_out == b.max_topic_aliases_out);
   CHECK(a.response_information == b.response_information);
+  CHECK(a.shared_subscriptions == b.shared_subscriptions);
+  CHECK(a.shared_strategy == b.shared_strategy);
   CHECK(a.auth.password_file == b.auth.password_file);
   CHECK(a.auth.acl_file == b.auth.acl_file);
   CHECK(a.auth.allow_anonymous == b.auth.allow_anonymous);

@@ -86,6 +86,8 @@ TEST_CASE("config writer: every setting changed round-trips", "[config][writer]"
   c.max_topic_aliases = 0;
   c.max_topic_aliases_out = 64;
   c.response_information = "responses/";
+  c.shared_subscriptions = false;
+  c.shared_strategy = SharedStrategy::local_first;
   c.auth.password_file = "/etc/shardmq/passwd";
   c.auth.acl_file = "/etc/shardmq/acl";
   c.auth.allow_anonymous = true;
