@@ -7,8 +7,9 @@ namespace shardmq::core::decoding {
 
 namespace {
 
-DecodeError topic_filter(WireReader& r, std::string_view& f) {
+DecodeError topic_filter(WireReader& r, std::string_view& f, bool check = true) {
   if (DecodeError e = utf8_string(r, f); e != DecodeError::Ok) return e;
+  if (!check) return DecodeError::Ok;
   switch (check_topic_filter(f)) {
     case TopicStatus::Ok:
       return DecodeError::Ok;
@@ -33,14 +34,14 @@ bool suback_code_allowed(ProtocolVersion v, std::uint8_t code) {
 
 }  // namespace
 
-DecodeError subscribe(WireReader& r, ProtocolVersion v, Packet& out) {
+DecodeError subscribe(WireReader& r, ProtocolVersion v, bool check_filters, Packet& out) {
   auto& s = out.emplace<Subscribe>();
   DecodeError e = id_and_properties(r, v, PropertyContext::Subscribe, s.packet_id, s.properties);
   if (e != DecodeError::Ok) return e;
   if (r.empty()) return DecodeError::EmptySubscriptionList;
   while (!r.empty()) {
     Subscription sub;
-    if (e = topic_filter(r, sub.topic_filter); e != DecodeError::Ok) return e;
+    if (e = topic_filter(r, sub.topic_filter, check_filters); e != DecodeError::Ok) return e;
     std::uint8_t opts = 0;
     if (!r.u8(opts)) return DecodeError::Truncated;
     std::uint8_t reserved = v == ProtocolVersion::v5 ? 0xC0 : 0xFC;

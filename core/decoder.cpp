@@ -192,7 +192,7 @@ DecodeError decode_frame(std::span<const std::byte> frame, std::size_t header_si
     case PacketType::PubComp:
       return ack<PubComp>(r, pt, v, out);
     case PacketType::Subscribe:
-      return subscribe(r, v, out);
+      return subscribe(r, v, opts.check_subscribe_filters, out);
     case PacketType::SubAck:
       return suback(r, v, out);
     case PacketType::Unsubscribe:

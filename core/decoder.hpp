@@ -24,6 +24,10 @@ struct DecodeOptions {
   // true: we are the server, decoding what a client sends (CONNECT, SUBSCRIBE, ... allowed;
   // CONNACK, SUBACK, ... refused). false: the reverse.
   bool is_server = true;
+  // false: a SUBSCRIBE filter that breaks MQTT's topic filter rules (`#` not last, `+` not a
+  // whole level, a bad `$share/` name, an empty filter) is decoded as sent, for a server that
+  // refuses that filter alone in its SUBACK (0x8F) rather than the whole connection.
+  bool check_subscribe_filters = true;
 };
 
 struct Decoded {

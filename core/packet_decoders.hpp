@@ -10,7 +10,7 @@ namespace shardmq::core::decoding {
 
 DecodeError connect(WireReader& r, Packet& out);
 DecodeError connack(WireReader& r, ProtocolVersion v, Packet& out);
-DecodeError subscribe(WireReader& r, ProtocolVersion v, Packet& out);
+DecodeError subscribe(WireReader& r, ProtocolVersion v, bool check_filters, Packet& out);
 DecodeError suback(WireReader& r, ProtocolVersion v, Packet& out);
 DecodeError unsubscribe(WireReader& r, ProtocolVersion v, Packet& out);
 DecodeError unsuback(WireReader& r, ProtocolVersion v, Packet& out);

@@ -14,6 +14,7 @@
 #include "broker/routing/router.hpp"
 #include "broker/session/session_store.hpp"
 #include "broker/storage/storage_link.hpp"
+#include "core/topic_validation.hpp"
 
 namespace shardmq::broker {
 
@@ -155,7 +156,9 @@ void ClientProtocol::handle_subscribe(Connection& c, const core::Subscribe& p) {
     item.options.retain_as_published = s.retain_as_published;
     item.options.identifier = req->subscription_id;
     item.retain_handling = s.retain_handling;
-    if (limits_topics_ && !topic_within_limits(item.filter, config_))
+    // A filter that breaks MQTT's rules, or is over a limit, is refused alone (0x8F).
+    if (core::check_topic_filter(item.filter) != core::TopicStatus::Ok ||
+        (limits_topics_ && !topic_within_limits(item.filter, config_)))
       item.refused = SubscribeRequest::Item::Refusal::invalid;
     else if (!access_.may_subscribe(c.client_id, item.filter))
       item.refused = SubscribeRequest::Item::Refusal::not_authorised;

@@ -164,6 +164,19 @@ TEST_CASE("rule: invalid topic filters", "[codec][validation]") {
   CHECK(err(bytes({0x82, 0x05, 0x00, 0x01, 0x00, 0x00, 0x00})) == DecodeError::InvalidTopicFilter);
 }
 
+TEST_CASE("a server that refuses filters one by one gets them as sent", "[codec][validation]") {
+  DecodeOptions o = opts(v311, true);
+  o.check_subscribe_filters = false;
+  for (std::string_view f : {"a/#/b", "$share/g", ""}) {
+    INFO(f);
+    ByteVec body = bytes({0x00, 0x01, 0x00, static_cast<int>(f.size())});
+    ByteVec sub = frame(0x82, cat(cat(body, str_bytes(f)), bytes({0x01})));
+    CHECK(decode_error_of(sub, o) == DecodeError::Ok);
+    // UNSUBSCRIBE is checked as before: nothing to refuse one by one there.
+    CHECK(decode_error_of(frame(0xA2, cat(body, str_bytes(f))), o) != DecodeError::Ok);
+  }
+}
+
 TEST_CASE("rule: invalid shared subscription", "[codec][validation]") {
   std::string_view f = "$share/g";
   ByteVec body = bytes({0x00, 0x01, 0x00, static_cast<int>(f.size())});
