@@ -92,17 +92,22 @@ bool Router::deliver_local(const LocalPublish& p, const SubscriptionIndex::Route
     targets_.push_back(Target{s, o});
   }
   bool congested = false;
+  if (extra_identifiers_.empty()) [[likely]] {
+    for (const Target& t : targets_)
+      congested |=
+          sessions_.deliver(*t.session, p, p.qos < t.options.max_qos ? p.qos : t.options.max_qos,
+                            t.options.identifier, t.options.retain_as_published && p.retain);
+    return congested;
+  }
   for (std::uint32_t i = 0; i < targets_.size(); ++i) {
     const Target& t = targets_[i];
     std::uint8_t q = p.qos < t.options.max_qos ? p.qos : t.options.max_qos;
-    if (!extra_identifiers_.empty() &&
-        std::any_of(extra_identifiers_.begin(), extra_identifiers_.end(),
-                    [i](const auto& e) { return e.first == i; })) [[unlikely]] {
+    if (std::any_of(extra_identifiers_.begin(), extra_identifiers_.end(),
+                    [i](const auto& e) { return e.first == i; }))
       congested |= deliver_with_identifiers(p, t, i, q);
-      continue;
-    }
-    congested |= sessions_.deliver(*t.session, p, q, t.options.identifier,
-                                   t.options.retain_as_published && p.retain);
+    else
+      congested |= sessions_.deliver(*t.session, p, q, t.options.identifier,
+                                     t.options.retain_as_published && p.retain);
   }
   return congested;
 }
