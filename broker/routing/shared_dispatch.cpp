@@ -1,10 +1,10 @@
 // Shared subscriptions in the router. route_shared takes a publish entering this shard whose
 // route has this shard's own bit set (groups owned here, or a strategy that looks at every
 // publish: the sticky hash, local_first's members homed here). On the group's owner shard each
-// publish matching a group goes to one member, chosen here (shared_choice.hpp). A member homed here is delivered to at once; one
-// homed elsewhere gets a shared_deliver envelope, which its home sends back (shared_bounce)
-// if the member left or went away meanwhile, so the message is never delivered twice nor
-// lost to a member that is no longer there.
+// publish matching a group goes to one member, chosen here (shared_choice.hpp). A member homed here
+// is delivered to at once; one homed elsewhere gets a shared_deliver envelope, which its home sends
+// back (shared_bounce) if the member left or went away meanwhile, so the message is never delivered
+// twice nor lost to a member that is no longer there.
 #include <xxhash.h>
 
 #include "broker/connection/connection.hpp"
