@@ -10,6 +10,8 @@
 #include "broker/retained/retained_store.hpp"
 #include "broker/session/session.hpp"
 #include "broker/session/session_store.hpp"
+#include "core/encoder.hpp"
+#include "core/wire_writer.hpp"
 
 namespace shardmq::broker {
 
@@ -117,11 +119,11 @@ bool Router::deliver_with_identifiers(const LocalPublish& p, const Target& t, st
   std::string properties(p.properties);
   for (const auto& [target, identifier] : extra_identifiers_) {
     if (target != index) continue;
-    properties.push_back(static_cast<char>(core::PropertyId::SubscriptionIdentifier));
-    for (std::uint32_t v = identifier;; v >>= 7) {  // a variable byte integer
-      properties.push_back(static_cast<char>((v & 0x7F) | (v > 0x7F ? 0x80 : 0)));
-      if (v <= 0x7F) break;
-    }
+    const std::size_t at = properties.size();
+    properties.resize(at + 1 + core::varint_size(identifier));
+    core::WireWriter w(reinterpret_cast<std::byte*>(properties.data() + at));
+    w.u8(static_cast<std::uint8_t>(core::PropertyId::SubscriptionIdentifier));
+    w.varint(identifier);
   }
   PublishedMessage* copy =
       PublishedMessage::create(p.topic, properties, p.payload, p.qos, p.retain, p.origin_session);

@@ -176,15 +176,24 @@ class BrokerProcess:
                                       stderr=subprocess.STDOUT, env=env, cwd=self.workdir)
         self.returncode = None
 
+    def _ports_to_wait(self):
+        """The ports that must accept before the broker counts as started."""
+        return [self.port]
+
     def _wait_accepting(self):
         deadline = time.monotonic() + START_TIMEOUT
+        pending = set(self._ports_to_wait())
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
                 self._log.close()
                 return False
-            try:
-                with socket.create_connection((self.host, self.port), timeout=0.5):
-                    return True
-            except OSError:
-                time.sleep(0.02)
+            for port in list(pending):
+                try:
+                    with socket.create_connection((self.host, port), timeout=0.5):
+                        pending.discard(port)
+                except OSError:
+                    pass
+            if not pending:
+                return True
+            time.sleep(0.02)
         return False

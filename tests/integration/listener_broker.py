@@ -12,7 +12,6 @@ import os
 import pwd
 import socket
 import ssl
-import time
 
 import paho.mqtt.client as mqtt
 
@@ -103,23 +102,8 @@ class ListenerBroker(BrokerProcess):
         conf.write_text("\n".join(lines) + "\n")
         return conf
 
-    def _wait_accepting(self):
-        deadline = time.monotonic() + START_TIMEOUT
-        pending = set(self.ports.values())
-        while time.monotonic() < deadline:
-            if self._proc.poll() is not None:
-                self._log.close()
-                return False
-            for port in list(pending):
-                try:
-                    with socket.create_connection((self.host, port), timeout=0.5):
-                        pending.discard(port)
-                except OSError:
-                    pass
-            if not pending:
-                return True
-            time.sleep(0.02)
-        return False
+    def _ports_to_wait(self):
+        return self.ports.values()
 
 
 # -- clients -------------------------------------------------------------------------------
