@@ -66,7 +66,7 @@ bool Broker::start() {
       return false;
     }
     storage_ = std::move(*service);
-    restored = storage_->recover();
+    restored = storage_->take_restored();
     storage_->start();
   }
 

@@ -47,6 +47,10 @@ CommandLine parse_command_line(int argc, char** argv) {
       ->check(CLI::Range(0, 1024));
   app.add_option("--io", src.io_backend, "Event loop: auto, uring or epoll")
       ->check(CLI::IsMember({"auto", "uring", "epoll"}));
+  app.add_option("--durability", src.durability,
+                 "What survives a restart: none, sync (PUBACK after fsync) or batched")
+      ->check(CLI::IsMember({"none", "sync", "batched"}));
+  app.add_option("--data-dir", src.data_dir, "The store's directory (RocksDB) for --durability");
   app.add_option("--log-level", src.log_level, "debug, info, warn, error or off")
       ->check(CLI::IsMember({"debug", "info", "warn", "warning", "error", "off"}));
   app.add_option("--connect-timeout", src.connect_timeout_s,

@@ -63,6 +63,7 @@ max_bytes = 1073741824
 durability = "none"   # none (memory only) | sync (PUBACK after fsync) | batched (flushed later)
 path = "shardmq-data" # the data directory (RocksDB), relative to the working directory
 flush_interval_ms = 100  # batched: the longest an acknowledged message waits for its fsync
+on_corruption = "refuse"  # a corrupt store: refuse (stop, say why) | move-aside (keep it, start empty)
 
 [sys]
 interval = 10         # seconds between $SYS publishes; 0 disables them
@@ -103,7 +104,7 @@ void read_broker(Reader& r, const toml::table& t, Config& c) {
 }
 
 void read_storage(Reader& r, const toml::table& t, Config& c) {
-  r.only(t, "storage", {"durability", "path", "flush_interval_ms"});
+  r.only(t, "storage", {"durability", "path", "flush_interval_ms", "on_corruption"});
   if (auto* s = r.string(t, "storage", "durability")) {
     if (auto d = parse_durability(*s))
       c.durability = *d;
@@ -118,6 +119,15 @@ void read_storage(Reader& r, const toml::table& t, Config& c) {
       c.storage_path = *s;
   }
   r.integer(t, "storage", "flush_interval_ms", c.flush_interval_ms, 1, 60000);
+  if (auto* s = r.string(t, "storage", "on_corruption")) {
+    if (*s == "refuse")
+      c.on_corruption = Config::OnCorruption::refuse;
+    else if (*s == "move-aside")
+      c.on_corruption = Config::OnCorruption::move_aside;
+    else
+      r.fail(*t.get("on_corruption"),
+             fmt::format("storage.on_corruption must be refuse or move-aside, not '{}'", *s));
+  }
 }
 
 void read_limits(Reader& r, const toml::table& t, Config& c) {

@@ -119,6 +119,10 @@ struct Config {
   Durability durability = Durability::none;
   std::string storage_path = "shardmq-data";  // the RocksDB directory
   std::uint32_t flush_interval_ms = 100;      // "batched": the WAL is synced at least this often
+  // A store RocksDB reports corrupt: stop with a message (refuse), or rename it aside and
+  // start empty (move_aside). Any other failure to open it always stops start-up.
+  enum class OnCorruption : std::uint8_t { refuse, move_aside };
+  OnCorruption on_corruption = OnCorruption::refuse;
 
   // Whether CONNECTs are checked at all: a password file, anonymous clients refused on some
   // listener, or user names taken from client certificates.

@@ -51,6 +51,8 @@ Result<Config, std::string> ConfigSource::load(std::vector<std::string>& warning
   if (io_backend == "uring") c.io = io::BackendChoice::uring;
   if (io_backend == "epoll") c.io = io::BackendChoice::epoll;
   if (!log_level.empty()) c.log_level = *parse_log_level(log_level);
+  if (!durability.empty()) c.durability = *parse_durability(durability);
+  if (!data_dir.empty()) c.storage_path = data_dir;
   if (connect_timeout_s > 0)
     c.connect_timeout_ms = static_cast<std::uint32_t>(std::lround(connect_timeout_s * 1000));
   if (max_packet_size > 0) c.max_packet_size = static_cast<std::uint32_t>(max_packet_size);

@@ -58,6 +58,7 @@ std::vector<std::string> restart_only_changes(const Config& running, const Confi
   check(r.durability == f.durability, "storage.durability");
   check(r.storage_path == f.storage_path, "storage.path");
   check(r.flush_interval_ms == f.flush_interval_ms, "storage.flush_interval_ms");
+  check(r.on_corruption == f.on_corruption, "storage.on_corruption");
   check(r.max_topic_aliases == f.max_topic_aliases, "limits.max_topic_aliases");
   check(r.max_topic_aliases_out == f.max_topic_aliases_out, "limits.max_topic_aliases_out");
   return out;

@@ -53,6 +53,7 @@ struct RestoredState {
   std::vector<RestoredShard> shards;
   std::uint64_t next_message_id = 1;  // above every id in the store
   std::size_t messages = 0;           // queued and in-flight entries, all sessions
+  std::string read_error;  // RocksDB's status when the store could not be read to the end
 };
 
 }  // namespace shardmq::broker

@@ -131,7 +131,10 @@ RestoredState recover_state(rocksdb::DB& db, unsigned shards) {
         drop_bad(it->key());
     }
   }
-  if (!it->status().ok()) log_error("storage: reading the store: {}", it->status().ToString());
+  if (!it->status().ok()) {
+    state.read_error = it->status().ToString();
+    return state;
+  }
 
   std::uint64_t next_id = max_id + 1;
   for (auto& [client, data] : sessions) {

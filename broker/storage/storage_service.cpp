@@ -5,6 +5,9 @@
 #include <rocksdb/write_batch.h>
 
 #include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <system_error>
 
 #include "broker/log.hpp"
 #include "broker/storage/storage_recovery.hpp"
@@ -18,17 +21,68 @@ struct StorageService::Lane {
   std::atomic<std::uint64_t> durable{0};
 };
 
+namespace {
+
+// "<path>.corrupt-20261201T232900Z", or with "-2", "-3"... when that name is taken.
+std::string aside_name(std::string path) {
+  while (path.size() > 1 && path.back() == '/')
+    path.pop_back();
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &utc);
+  std::string name = fmt::format("{}.corrupt-{}", path, stamp);
+  std::error_code ec;
+  for (int n = 2; std::filesystem::exists(name, ec); ++n)
+    name = fmt::format("{}.corrupt-{}-{}", path, stamp, n);
+  return name;
+}
+
+}  // namespace
+
 Result<std::unique_ptr<StorageService>, std::string> StorageService::open(const Config& config,
                                                                           unsigned shards) {
+  const std::string& path = config.storage_path;
   rocksdb::Options options;
   options.create_if_missing = true;
   options.manual_wal_flush = false;
-  rocksdb::DB* db = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(options, config.storage_path, &db);
-  if (!s.ok())
-    return unexpected(
-        fmt::format("cannot open the store at '{}': {}", config.storage_path, s.ToString()));
-  return std::unique_ptr<StorageService>(new StorageService(config, shards, db));
+  for (bool moved = false;; moved = true) {
+    rocksdb::DB* db = nullptr;
+    rocksdb::Status s = rocksdb::DB::Open(options, path, &db);
+    std::string corruption;
+    if (!s.ok()) {
+      // Only corruption may be moved aside: a lock held by another broker, a missing
+      // permission or a full disk is not the store's fault.
+      if (!s.IsCorruption())
+        return unexpected(fmt::format("cannot open the store at '{}': {}", path, s.ToString()));
+      corruption = s.ToString();
+    } else {
+      std::unique_ptr<StorageService> service(new StorageService(config, shards, db));
+      service->restored_ = recover_state(*db, shards);
+      if (service->restored_.read_error.empty()) {
+        service->first_message_id_ = service->restored_.next_message_id;
+        return service;
+      }
+      corruption = service->restored_.read_error;
+    }
+    if (config.on_corruption == Config::OnCorruption::refuse || moved)
+      return unexpected(fmt::format(
+          "the store at '{}' is corrupt: {}. Nothing was changed; with [storage] on_corruption = "
+          "\"move-aside\" the broker keeps it under a new name and starts with an empty store",
+          path, corruption));
+    const std::string aside = aside_name(path);
+    std::error_code ec;
+    std::filesystem::rename(path, aside, ec);
+    if (ec)
+      return unexpected(
+          fmt::format("the store at '{}' is corrupt ({}) and cannot be moved to '{}': {}", path,
+                      corruption, aside, ec.message()));
+    log_error(
+        "storage: the store at '{}' is corrupt ({}): moved aside to '{}', starting with an empty "
+        "store (on_corruption = \"move-aside\")",
+        path, corruption, aside);
+  }
 }
 
 StorageService::StorageService(const Config& config, unsigned shards, rocksdb::DB* db)
@@ -54,12 +108,6 @@ StorageService::~StorageService() {
     rocksdb::Status s = db_->Close();
     if (!s.ok()) log_error("storage: closing '{}': {}", path_, s.ToString());
   }
-}
-
-RestoredState StorageService::recover() {
-  RestoredState state = recover_state(*db_, shards());
-  first_message_id_ = state.next_message_id;
-  return state;
 }
 
 void StorageService::start() {

@@ -33,17 +33,18 @@ namespace shardmq::broker {
 
 class StorageService {
  public:
-  // Opens (or creates) the database at config.storage_path; the error names the path and
-  // RocksDB's status.
+  // Opens (or creates) the database at config.storage_path and reads it back (recover_state).
+  // A store RocksDB finds corrupt, on opening or reading, is refused or, with on_corruption =
+  // move-aside, renamed to "<path>.corrupt-<UTC time>" (logged) and replaced by an empty one.
+  // The error names the path, RocksDB's status and what to do.
   static Result<std::unique_ptr<StorageService>, std::string> open(const Config& config,
                                                                    unsigned shards);
   ~StorageService();  // writes what is queued, stops the writer, closes the database
   StorageService(const StorageService&) = delete;
   StorageService& operator=(const StorageService&) = delete;
 
-  // Reads the whole store back, sorted by home shard (before start()). Removes what no
-  // session refers to any more.
-  RestoredState recover();
+  // What open() read back, sorted by home shard (taken once, before start()).
+  RestoredState take_restored() { return std::move(restored_); }
   void start();
 
   Config::Durability durability() const { return durability_; }
@@ -73,6 +74,7 @@ class StorageService {
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<std::unique_ptr<Lane>> lanes_;
   std::uint64_t first_message_id_ = 1;
+  RestoredState restored_;
 
   std::mutex mu_;  // guards every lane's queue and wake, and the flags below
   std::condition_variable cv_;

@@ -108,3 +108,37 @@ TEST_CASE("command line: --print-config prints and exits 0", "[config][command_l
   CHECK(cl.exit_code == 0);
   CHECK(cl.config.shards == 2);
 }
+
+TEST_CASE("command line: --durability and --data-dir set [storage] over the file's",
+          "[config][command_line]") {
+  TempDir tmp;
+  REQUIRE(tmp.ok());
+  const std::string file = tmp.file("shardmq.toml");
+  write_text(file, "[storage]\ndurability = \"batched\"\npath = \"from-file\"\n");
+  CommandLine from_file = run({"--config", file});
+  CHECK(from_file.config.durability == Config::Durability::batched);
+  CHECK(from_file.config.storage_path == "from-file");
+
+  CommandLine flags = run({"--config", file, "--durability", "sync", "--data-dir", "/tmp/x"});
+  CHECK_FALSE(flags.exit_now);
+  CHECK(flags.config.durability == Config::Durability::sync);
+  CHECK(flags.config.storage_path == "/tmp/x");
+
+  CommandLine bad = run({"--durability", "always"});
+  CHECK(bad.exit_now);
+  CHECK(bad.exit_code != 0);
+}
+
+TEST_CASE("command line: [storage] on_corruption is refuse unless the file says move-aside",
+          "[config][command_line]") {
+  TempDir tmp;
+  REQUIRE(tmp.ok());
+  CHECK(run({}).config.on_corruption == Config::OnCorruption::refuse);
+  const std::string file = tmp.file("shardmq.toml");
+  write_text(file, "[storage]\non_corruption = \"move-aside\"\n");
+  CHECK(run({"--config", file}).config.on_corruption == Config::OnCorruption::move_aside);
+  write_text(file, "[storage]\non_corruption = \"repair\"\n");
+  CommandLine bad = run({"--config", file});
+  CHECK(bad.exit_now);
+  CHECK(bad.exit_code == 2);
+}

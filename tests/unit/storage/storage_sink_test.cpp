@@ -42,7 +42,7 @@ struct Store {
     auto s = StorageService::open(storage_config(path), shards);
     REQUIRE(s);
     service = std::move(*s);
-    restored = service->recover();
+    restored = service->take_restored();
     service->start();
     sink = std::make_unique<RocksdbSink>(*service, 0, [this] { ++wakes; });
   }
