@@ -16,9 +16,10 @@ class HeldAcks {
 
   bool empty() const { return acks_.empty(); }
   std::size_t size() const { return acks_.size(); }
-  // `mark`: the storage write the acknowledgement must wait for (0: none).
-  void hold(std::uint32_t ack, std::uint64_t mark) {
-    acks_.push_back(Held{ack, mark});
+  // `mark`: the storage write the acknowledgement must wait for (0: none); `ticket`: the
+  // other shards' writes (PeerDurability, 0: none).
+  void hold(std::uint32_t ack, std::uint64_t mark, std::uint64_t ticket = 0) {
+    acks_.push_back(Held{ack, mark, ticket});
     if (!(ack & kPubRec)) ++pubacks_;
   }
   void clear() {
@@ -30,9 +31,10 @@ class HeldAcks {
   // Sends, in order, those whose writes are durable; stops at the first that is not.
   // Returns true when none is left.
   template <typename Send>
-  bool release(std::uint64_t durable_through, Send&& send) {
+  bool release(std::uint64_t durable_through, std::uint64_t peers_through, Send&& send) {
     std::size_t n = 0;
-    while (n < acks_.size() && acks_[n].mark <= durable_through) {
+    while (n < acks_.size() && acks_[n].mark <= durable_through &&
+           acks_[n].ticket <= peers_through) {
       if (!(acks_[n].ack & kPubRec)) --pubacks_;
       send(acks_[n++].ack);
     }
@@ -44,6 +46,7 @@ class HeldAcks {
   struct Held {
     std::uint32_t ack;
     std::uint64_t mark;
+    std::uint64_t ticket;
   };
   std::vector<Held> acks_;
   std::size_t pubacks_ = 0;

@@ -57,14 +57,19 @@ void ClientProtocol::handle_publish(Connection& c, const core::Publish& p) {
   pub.retain = p.retain;
   pub.origin_session = reinterpret_cast<std::uintptr_t>(c.session);
   pub.expires = p.properties.message_expiry_interval.has_value();
+  const std::uint64_t tickets_before = storage_.peers().last_ticket();
   bool congested = router_.route(pub, &c);
   if (qos == 0) return;
   if (qos == 2) c.inbound_qos().qos2_awaiting_rel.push_back(p.packet_id);
   const std::uint64_t mark = storage_.write_mark();
-  if (!congested && (!c.inbound || c.inbound->held_acks.empty()) && storage_.durable(mark))
+  // Sent to other shards under "sync": their writes for it must be durable too.
+  const std::uint64_t ticket = storage_.peers().last_ticket();
+  const bool peers_wait = ticket != tickets_before;
+  if (!congested && !peers_wait && (!c.inbound || c.inbound->held_acks.empty()) &&
+      storage_.durable(mark))
     return send_publish_ack(c, ack);
   // Downstream is congested, or storage not yet durable: acknowledge later, in order.
-  c.inbound_qos().held_acks.hold(ack, mark);
+  c.inbound_qos().held_acks.hold(ack, mark, peers_wait ? ticket : 0);
   if (!c.in_held_list) {
     c.in_held_list = true;
     held_ack_connections_.push_back(&c);
@@ -115,6 +120,7 @@ void ClientProtocol::release_acks() {
   if (held_ack_connections_.empty()) return;
   if (sessions_.any_congested() || mesh_.any_peer_congested()) return;
   const std::uint64_t durable = storage_.durable_through();
+  const std::uint64_t peers = storage_.peers().through();
   auto held = std::move(held_ack_connections_);
   held_ack_connections_.clear();
   for (Connection* c : held) {
@@ -124,7 +130,7 @@ void ClientProtocol::release_acks() {
       c->inbound->held_acks.clear();
       continue;
     }
-    bool all = c->inbound->held_acks.release(durable,
+    bool all = c->inbound->held_acks.release(durable, peers,
                                              [&](std::uint32_t ack) { send_publish_ack(*c, ack); });
     if (!all) {
       c->in_held_list = true;

@@ -54,6 +54,7 @@ void release_envelope(const ShardEnvelope& e) {
     case K::shared_state:
     case K::barrier:
     case K::barrier_ack:
+    case K::peer_durable:
     case K::client_ack:
     case K::release:
     case K::kick:

@@ -20,7 +20,9 @@ struct Session;
 struct ShardEnvelope {
   enum class Kind : std::uint8_t {
     // Routing.
-    publish,          // ptr: PublishedMessage*; match it against this shard's index
+    publish,          // ptr: PublishedMessage*; match it against this shard's index;
+                      // target:aux the PeerDurability ticket (0: none)
+    peer_durable,     // target:aux: this shard's writes for that ticket are on disk
     retain_set,       // ptr: PublishedMessage* (empty payload: delete); seq: Lamport order
     interest_add,     // ptr: std::string* filter the sender now has subscribers for
     interest_remove,  // ptr: std::string* filter the sender no longer has

@@ -10,19 +10,21 @@
 #include "broker/retained/retained_store.hpp"
 #include "broker/session/session.hpp"
 #include "broker/session/session_store.hpp"
+#include "broker/storage/storage_link.hpp"
 #include "core/encoder.hpp"
 #include "core/wire_writer.hpp"
 
 namespace shardmq::broker {
 
 Router::Router(ShardContext& ctx, SubscriptionIndex& index, SessionStore& sessions,
-               RetainedStore& retained, MeshLink& mesh)
+               RetainedStore& retained, MeshLink& mesh, StorageLink& storage)
     : ctx_(ctx),
       id_(ctx.id),
       index_(index),
       sessions_(sessions),
       retained_(retained),
       mesh_(mesh),
+      storage_(storage),
       strategy_(ctx.config.shared_strategy),
       sticky_(ctx.config.shared_subscriptions && strategy_ == SharedStrategy::sticky),
       local_first_(ctx.config.shared_subscriptions && strategy_ == SharedStrategy::local_first) {}
@@ -50,12 +52,17 @@ bool Router::push_remote(const LocalPublish& p, std::uint64_t mask, std::uint32_
     return congested;
   }
   m->add_ref(static_cast<std::uint32_t>(std::popcount(mask)));
+  // "sync": the publisher's acknowledgement waits until these shards confirm this ticket.
+  const std::uint64_t ticket = p.qos ? storage_.peers().sent(mask) : 0;
   while (mask) {
     unsigned to = static_cast<unsigned>(std::countr_zero(mask));
     mask &= mask - 1;
     congested |= mesh_.congested(to);
-    mesh_.push(to, ShardEnvelope{ShardEnvelope::Kind::publish, 0, ctx_.self(), publisher_hash, m},
-               publisher);
+    mesh_.push(
+        to,
+        ShardEnvelope{ShardEnvelope::Kind::publish, 0, ctx_.self(), publisher_hash, m,
+                      static_cast<std::uint32_t>(ticket >> 32), static_cast<std::uint32_t>(ticket)},
+        publisher);
   }
   return congested;
 }

@@ -22,6 +22,7 @@ namespace shardmq::broker {
 class MeshLink;
 class RetainedStore;
 class SessionStore;
+class StorageLink;
 struct Connection;
 struct LocalPublish;
 class PublishedMessage;
@@ -30,7 +31,7 @@ struct SharedLeave;
 class Router {
  public:
   Router(ShardContext& ctx, SubscriptionIndex& index, SessionStore& sessions,
-         RetainedStore& retained, MeshLink& mesh);
+         RetainedStore& retained, MeshLink& mesh, StorageLink& storage);
 
   // A publish that entered the broker on this shard (from `publisher`, or null for a will
   // or $SYS). True when a subscriber it reached is congested: the publisher's
@@ -72,6 +73,7 @@ class Router {
   SessionStore& sessions_;
   RetainedStore& retained_;
   MeshLink& mesh_;
+  StorageLink& storage_;
   const SharedStrategy strategy_;
   // Sticky groups choose by the publisher's client identifier, hashed where it published.
   const bool sticky_;

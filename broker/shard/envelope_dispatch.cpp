@@ -9,6 +9,7 @@
 #include "broker/routing/subscription_index.hpp"
 #include "broker/session/session_store.hpp"
 #include "broker/shard/shard.hpp"
+#include "broker/storage/storage_link.hpp"
 
 namespace shardmq::broker {
 
@@ -17,7 +18,12 @@ void Shard::on_envelope(const ShardEnvelope& e) {
   switch (e.kind) {
     // Routing.
     case K::publish:
-      return router_->route_arrived(static_cast<PublishedMessage*>(e.ptr), e.from, e.seq);
+      router_->route_arrived(static_cast<PublishedMessage*>(e.ptr), e.from, e.seq);
+      // What that wrote here must be on disk before its publisher is acknowledged.
+      return storage_->peers().arrived(e.from, (std::uint64_t(e.target) << 32) | e.aux,
+                                       storage_->write_mark());
+    case K::peer_durable:
+      return storage_->peers().confirmed(e.from, (std::uint64_t(e.target) << 32) | e.aux);
     case K::retain_set: {
       auto* m = static_cast<PublishedMessage*>(e.ptr);
       retained_->apply_remote(m, (std::uint64_t(e.target) << 32) | e.seq, e.from);

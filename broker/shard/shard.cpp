@@ -37,7 +37,7 @@ Shard::Shard(unsigned id, const RuntimeSettings& settings,
   index_ = std::make_unique<SubscriptionIndex>(ctx_, *link_);
   sessions_ = std::make_unique<SessionStore>(ctx_, *index_, *retained_, *link_, *connections_,
                                              *storage_, *access_);
-  router_ = std::make_unique<Router>(ctx_, *index_, *sessions_, *retained_, *link_);
+  router_ = std::make_unique<Router>(ctx_, *index_, *sessions_, *retained_, *link_, *storage_);
   protocol_ = std::make_unique<ClientProtocol>(ctx_, *connections_, *sessions_, *router_, *link_,
                                                *access_, *storage_);
   sessions_->set_will_publisher(protocol_.get());
@@ -184,6 +184,11 @@ void Shard::on_turn_end() {
   sessions_->on_turn_end();
   protocol_->finish_too_large();
   storage_->end_turn();  // this turn's writes go to the disk; acks whose writes are done go
+  storage_->peers().confirm(storage_->durable_through(), [this](unsigned from, std::uint64_t t) {
+    link_->send(from,
+                ShardEnvelope{ShardEnvelope::Kind::peer_durable, 0, ctx_.self(), 0, nullptr,
+                              static_cast<std::uint32_t>(t >> 32), static_cast<std::uint32_t>(t)});
+  });
   protocol_->release_acks();
   connections_->flush_all();
   // Last, so that whatever this turn sent to other shards (a failed flush can close a

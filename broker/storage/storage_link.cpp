@@ -1,6 +1,7 @@
 #include "broker/storage/storage_link.hpp"
 
 #include "broker/storage/rocksdb_sink.hpp"
+#include "broker/storage/storage_service.hpp"
 
 namespace shardmq::broker {
 
@@ -8,7 +9,8 @@ std::unique_ptr<StorageLink> make_storage(StorageService* service, unsigned shar
                                           std::function<void()> wake) {
   if (!service) return std::make_unique<StorageLink>();
   return std::make_unique<StorageLink>(
-      std::make_unique<RocksdbSink>(*service, shard, std::move(wake)));
+      std::make_unique<RocksdbSink>(*service, shard, std::move(wake)),
+      PeerDurability(service->shards(), service->durability() == Config::Durability::sync));
 }
 
 }  // namespace shardmq::broker

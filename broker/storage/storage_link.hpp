@@ -5,7 +5,8 @@
 // pays no virtual call.
 //
 // Owns: the shard's sink. Called by: the session store, the retained store, the protocol
-// (whether a publish's acknowledgement may go).
+// (whether a publish's acknowledgement may go), the router (the tickets of publishes it
+// sends to other shards).
 #pragma once
 
 #include <cstdint>
@@ -16,13 +17,15 @@
 
 #include "broker/config/config.hpp"
 #include "broker/containers/client_name.hpp"
+#include "broker/storage/peer_durability.hpp"
 #include "broker/storage/storage_sink.hpp"
 
 namespace shardmq::broker {
 
 class StorageLink {
  public:
-  explicit StorageLink(std::unique_ptr<StorageSink> sink = nullptr) : sink_(std::move(sink)) {}
+  explicit StorageLink(std::unique_ptr<StorageSink> sink = nullptr, PeerDurability peers = {})
+      : sink_(std::move(sink)), peers_(std::move(peers)) {}
 
   void session_opened(const ClientName& id, std::uint32_t expiry_s) {
     if (!sink_) return;
@@ -81,11 +84,15 @@ class StorageLink {
   std::uint64_t durable_through() const {
     return sink_ ? sink_->durable_through() : std::numeric_limits<std::uint64_t>::max();
   }
+  // What other shards have on disk of this shard's publishes, and they of this one's.
+  PeerDurability& peers() { return peers_; }
+  const PeerDurability& peers() const { return peers_; }
 
  private:
   void wrote() { ++writes_; }
 
   std::unique_ptr<StorageSink> sink_;
+  PeerDurability peers_;
   std::uint64_t writes_ = 0;
 };
 

@@ -10,9 +10,10 @@
 namespace shardmq::broker {
 namespace {
 
-std::vector<std::uint32_t> release(HeldAcks& h, std::uint64_t durable, bool* none_left = nullptr) {
+std::vector<std::uint32_t> release(HeldAcks& h, std::uint64_t durable, bool* none_left = nullptr,
+                                   std::uint64_t peers = UINT64_MAX) {
   std::vector<std::uint32_t> sent;
-  bool empty = h.release(durable, [&](std::uint32_t ack) { sent.push_back(ack); });
+  bool empty = h.release(durable, peers, [&](std::uint32_t ack) { sent.push_back(ack); });
   if (none_left) *none_left = empty;
   return sent;
 }
@@ -57,6 +58,17 @@ TEST_CASE("held acks: nothing durable sends nothing; clear forgets all", "[broke
   h.clear();
   CHECK(h.empty());
   CHECK(release(h, 100, &none_left).empty());
+  CHECK(none_left);
+}
+
+TEST_CASE("held acks: one sent to other shards also waits for their ticket",
+          "[broker][held_acks]") {
+  HeldAcks h;
+  h.hold(1, 2, 7);                            // local write 2, other shards' ticket 7
+  h.hold(2, 3);                               // local only, but behind 1
+  CHECK(release(h, 10, nullptr, 6).empty());  // local durable, peers not yet
+  bool none_left = false;
+  CHECK(release(h, 10, &none_left, 7) == std::vector<std::uint32_t>{1, 2});
   CHECK(none_left);
 }
 

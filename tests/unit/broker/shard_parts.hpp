@@ -265,7 +265,7 @@ struct ShardParts {
   RetainedStore retained{ctx, link, storage};
   SubscriptionIndex index{ctx, link};
   SessionStore store{ctx, index, retained, link, connections, storage, *access};
-  Router router{ctx, index, store, retained, link};
+  Router router{ctx, index, store, retained, link, storage};
 
   std::vector<ShardEnvelope> kept;     // everything popped, freed at the end
   std::vector<ShardEnvelope> routing;  // barriers, interest and retained updates popped

@@ -133,7 +133,7 @@ struct Shard1 : EnvelopeHandler {
         retained(ctx, link, storage),
         index(ctx, link),
         sessions(ctx, index, retained, link, connections, storage, access),
-        router(ctx, index, sessions, retained, link),
+        router(ctx, index, sessions, retained, link, storage),
         protocol(ctx, connections, sessions, router, link, access, storage) {
     mesh.attach_loop(0, &loop);
     connections.attach(&loop, &protocol);
