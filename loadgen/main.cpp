@@ -38,6 +38,9 @@ void add_common(CLI::App* sub, Options& o) {
   sub->add_option("--keepalive", o.keep_alive, "MQTT keep alive seconds (0: off)")
       ->capture_default_str();
   sub->add_option("--source", o.sources, "Source addresses to connect from (repeatable)");
+  sub->add_flag("--persistent", o.persistent,
+                "Clean session 0: the broker keeps every client's session (and, with "
+                "durability, writes its queued and in-flight messages to disk)");
   sub->add_flag("--tls", o.tls, "MQTT over TLS");
   sub->add_option("--cafile", o.cafile, "TLS: PEM CA file to verify the broker (default: system)")
       ->check(CLI::ExistingFile);

@@ -73,10 +73,11 @@ MqttClient::MqttClient() : decoder(client_decode_options()) {
   (void)templates();
 }
 
-void MqttClient::queue_connect(std::string_view client_id, std::uint16_t keep_alive) {
+void MqttClient::queue_connect(std::string_view client_id, std::uint16_t keep_alive,
+                               bool clean_start) {
   core::Connect c;
   c.version = kVersion;
-  c.clean_start = true;
+  c.clean_start = clean_start;
   c.keep_alive = keep_alive;
   c.client_id = client_id;
   append_packet(out, core::Packet{c});

@@ -28,6 +28,7 @@ struct Options {
   double setup_timeout = 0;        // connect + subscribe phase bound; 0 = derived
   double drain = 2;                // after the window, seconds to wait for in-flight messages
   std::uint16_t keep_alive = 60;
+  bool persistent = false;  // clean session 0: the broker keeps (and may store) each session
   std::vector<std::string> sources;  // source addresses; empty = automatic (see README)
   bool tls = false;                  // MQTT over TLS (client side, OpenSSL)
   std::string cafile;                // PEM CA(s) to verify the broker with; empty = system store

@@ -100,7 +100,7 @@ void ScenarioBase::keep_alive(std::uint64_t now) {
 
 void ScenarioBase::on_tcp_connected(std::uint32_t i) {
   id_scratch_ = fmt::format("lg{}-{}", ctx_.run_id, ctx_.first_client + i);
-  loop_.client(i).queue_connect(id_scratch_, opt_.keep_alive);
+  loop_.client(i).queue_connect(id_scratch_, opt_.keep_alive, !opt_.persistent);
 }
 
 void ScenarioBase::on_connack(std::uint32_t i) {
