@@ -30,8 +30,7 @@ class MqttClient {
   MqttClient();
 
   // Encoders: append one packet to the out buffer (the loop writes it later).
-  void queue_connect(std::string_view client_id, std::uint16_t keep_alive,
-                     bool clean_start = true);
+  void queue_connect(std::string_view client_id, std::uint16_t keep_alive, bool clean_start = true);
   void queue_subscribe(std::string_view filter, core::QoS qos);
   // Writes the PUBLISH header and returns the payload's room, which the caller fills.
   // packet_id is ignored for QoS 0.
