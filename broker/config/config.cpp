@@ -120,10 +120,8 @@ void read_storage(Reader& r, const toml::table& t, Config& c) {
   }
   r.integer(t, "storage", "flush_interval_ms", c.flush_interval_ms, 1, 60000);
   if (auto* s = r.string(t, "storage", "on_corruption")) {
-    if (*s == "refuse")
-      c.on_corruption = Config::OnCorruption::refuse;
-    else if (*s == "move-aside")
-      c.on_corruption = Config::OnCorruption::move_aside;
+    if (auto o = parse_on_corruption(*s))
+      c.on_corruption = *o;
     else
       r.fail(*t.get("on_corruption"),
              fmt::format("storage.on_corruption must be refuse or move-aside, not '{}'", *s));
@@ -261,6 +259,16 @@ void read_listeners(Reader& r, const toml::node& n, Config& c) {
 Config Config::defaults() {
   auto c = parse_config(kDefaultConfig, "<embedded default>", Config{});
   return c ? *c : Config{};
+}
+
+std::optional<Config::OnCorruption> parse_on_corruption(std::string_view s) {
+  if (s == "refuse") return Config::OnCorruption::refuse;
+  if (s == "move-aside") return Config::OnCorruption::move_aside;
+  return std::nullopt;
+}
+
+const char* on_corruption_name(Config::OnCorruption o) {
+  return o == Config::OnCorruption::move_aside ? "move-aside" : "refuse";
 }
 
 std::optional<Config::Durability> parse_durability(std::string_view s) {

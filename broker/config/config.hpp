@@ -158,6 +158,8 @@ std::string listener_url(const ListenerConfig& l);
 // "none", "sync", "batched".
 std::optional<Config::Durability> parse_durability(std::string_view s);
 const char* durability_name(Config::Durability d);
+std::optional<Config::OnCorruption> parse_on_corruption(std::string_view s);
+const char* on_corruption_name(Config::OnCorruption o);
 
 // The embedded default configuration file, as documented in docs/configuration.md.
 std::string_view default_config_text();

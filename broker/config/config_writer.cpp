@@ -153,9 +153,7 @@ std::string write_config_toml(const Config& c) {
   out += fmt::format("durability = {}\n", quoted(durability_name(c.durability)));
   out += fmt::format("path = {}\n", quoted(c.storage_path));
   out += fmt::format("flush_interval_ms = {}\n", c.flush_interval_ms);
-  out += fmt::format(
-      "on_corruption = {}\n",
-      quoted(c.on_corruption == Config::OnCorruption::refuse ? "refuse" : "move-aside"));
+  out += fmt::format("on_corruption = {}\n", quoted(on_corruption_name(c.on_corruption)));
 
   out += "\n[sys]\n";
   out += fmt::format("interval = {}\n", c.sys_interval_s);

@@ -57,6 +57,14 @@ struct ShardEnvelope {
   void* ptr = nullptr;
   std::uint32_t target = 0;
   std::uint32_t aux = 0;
+
+  // publish, peer_durable: the PeerDurability ticket, in target:aux.
+  std::uint64_t ticket() const { return (std::uint64_t(target) << 32) | aux; }
+  ShardEnvelope& set_ticket(std::uint64_t t) {
+    target = static_cast<std::uint32_t>(t >> 32);
+    aux = static_cast<std::uint32_t>(t);
+    return *this;
+  }
 };
 
 // Delivery flags.

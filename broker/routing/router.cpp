@@ -53,16 +53,13 @@ bool Router::push_remote(const LocalPublish& p, std::uint64_t mask, std::uint32_
   }
   m->add_ref(static_cast<std::uint32_t>(std::popcount(mask)));
   // "sync": the publisher's acknowledgement waits until these shards confirm this ticket.
-  const std::uint64_t ticket = p.qos ? storage_.peers().sent(mask) : 0;
+  ShardEnvelope e{ShardEnvelope::Kind::publish, 0, ctx_.self(), publisher_hash, m};
+  if (p.qos) e.set_ticket(storage_.peers().sent(mask));
   while (mask) {
     unsigned to = static_cast<unsigned>(std::countr_zero(mask));
     mask &= mask - 1;
     congested |= mesh_.congested(to);
-    mesh_.push(
-        to,
-        ShardEnvelope{ShardEnvelope::Kind::publish, 0, ctx_.self(), publisher_hash, m,
-                      static_cast<std::uint32_t>(ticket >> 32), static_cast<std::uint32_t>(ticket)},
-        publisher);
+    mesh_.push(to, e, publisher);
   }
   return congested;
 }

@@ -20,10 +20,9 @@ void Shard::on_envelope(const ShardEnvelope& e) {
     case K::publish:
       router_->route_arrived(static_cast<PublishedMessage*>(e.ptr), e.from, e.seq);
       // What that wrote here must be on disk before its publisher is acknowledged.
-      return storage_->peers().arrived(e.from, (std::uint64_t(e.target) << 32) | e.aux,
-                                       storage_->write_mark());
+      return storage_->peers().arrived(e.from, e.ticket(), storage_->write_mark());
     case K::peer_durable:
-      return storage_->peers().confirmed(e.from, (std::uint64_t(e.target) << 32) | e.aux);
+      return storage_->peers().confirmed(e.from, e.ticket());
     case K::retain_set: {
       auto* m = static_cast<PublishedMessage*>(e.ptr);
       retained_->apply_remote(m, (std::uint64_t(e.target) << 32) | e.seq, e.from);

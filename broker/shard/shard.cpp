@@ -186,8 +186,7 @@ void Shard::on_turn_end() {
   storage_->end_turn();  // this turn's writes go to the disk; acks whose writes are done go
   storage_->peers().confirm(storage_->durable_through(), [this](unsigned from, std::uint64_t t) {
     link_->send(from,
-                ShardEnvelope{ShardEnvelope::Kind::peer_durable, 0, ctx_.self(), 0, nullptr,
-                              static_cast<std::uint32_t>(t >> 32), static_cast<std::uint32_t>(t)});
+                ShardEnvelope{ShardEnvelope::Kind::peer_durable, 0, ctx_.self()}.set_ticket(t));
   });
   protocol_->release_acks();
   connections_->flush_all();
