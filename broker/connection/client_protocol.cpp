@@ -194,16 +194,8 @@ void ClientProtocol::handle_packet(Connection& c, const core::Packet& p) {
       return protocol_error(c, ReasonCode::ProtocolError, "second CONNECT");
     case core::PacketType::Publish:
       return handle_publish(c, std::get<core::Publish>(p));
-    case core::PacketType::PubRel: {
-      auto& rel = std::get<core::PubRel>(p);
-      core::PubComp comp;
-      comp.packet_id = rel.packet_id;
-      const bool released = c.inbound && c.inbound->release(rel.packet_id);
-      if (!released && c.version == ProtocolVersion::v5)
-        comp.reason_code = ReasonCode::PacketIdentifierNotFound;
-      connections_.send_packet(c, comp);
-      return;
-    }
+    case core::PacketType::PubRel:
+      return handle_pubrel(c, std::get<core::PubRel>(p).packet_id);
     case core::PacketType::PubAck:
       return handle_client_ack(c, core::PacketType::PubAck, std::get<core::PubAck>(p).packet_id);
     case core::PacketType::PubRec:

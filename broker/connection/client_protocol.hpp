@@ -117,6 +117,9 @@ class ClientProtocol final : public ConnectionEvents, public AuthWaiter, public 
                            std::string_view& properties);
   void handle_subscribe(Connection& c, const core::Subscribe& p);
   void handle_unsubscribe(Connection& c, const core::Unsubscribe& p);
+  void handle_pubrel(Connection& c, std::uint16_t packet_id);
+  void store_inbound_qos2(Connection& c, std::uint16_t packet_id, bool received);
+  void acknowledge(Connection& c, std::uint32_t ack, std::uint64_t tickets_before, bool congested);
   void handle_client_ack(Connection& c, core::PacketType type, std::uint16_t packet_id);
   void send_publish_ack(Connection& c, std::uint32_t ack);
   void refuse_publish(Connection& c, std::uint16_t packet_id, std::uint8_t qos,

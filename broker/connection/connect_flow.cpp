@@ -93,6 +93,7 @@ void ClientProtocol::handle_connect(Connection& c, const core::Connect& p) {
     req->receive_maximum = p.properties.receive_maximum.value_or(65535);
   } else {
     req->session_expiry_s = p.clean_start ? 0 : 0xFFFFFFFFu;  // 3.1.1: kept until clean
+    c.session_expiry_zero = p.clean_start;
   }
   // Nothing more is read from the client until the verdict (and then the home shard) answers.
   c.state = Connection::State::authenticating;

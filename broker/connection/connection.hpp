@@ -86,7 +86,8 @@ struct Connection {
   bool in_held_list : 1 = false;      // listed in the shard's held-ack connections
   bool problem_info : 1 = true;       // MQTT 5 Request Problem Information (0: no Reason Strings)
   bool wants_response_info : 1 = false;  // MQTT 5 Request Response Information = 1
-  bool session_expiry_zero : 1 = false;  // MQTT 5 CONNECT asked for Session Expiry 0
+  // The session ends with the connection (Session Expiry 0; 3.1.1: clean session).
+  bool session_expiry_zero : 1 = false;
   // home_paused is for the publish rate (PublishThrottle), not an answer: the message path
   // checks one flag, and only the resume paths ask which.
   bool throttled : 1 = false;

@@ -1,7 +1,8 @@
 // The PUBACK/PUBREC a publishing client is owed but does not get yet: held while
 // subscribers downstream are congested (flow control instead of loss) or while the writes
-// its publish caused are not yet durable (StorageLink). Sent in arrival order: once one is
-// held, later ones queue behind it.
+// its publish caused are not yet durable (StorageLink); and a PUBCOMP while the release of
+// its packet id is not yet durable. Sent in arrival order: once one is held, later ones
+// queue behind it.
 #pragma once
 
 #include <cstddef>
@@ -12,7 +13,9 @@ namespace shardmq::broker {
 
 class HeldAcks {
  public:
-  static constexpr std::uint32_t kPubRec = 0x10000;  // ack | kPubRec: PUBREC, else PUBACK
+  // ack: the packet id | kPubRec (PUBREC) or kPubComp (PUBCOMP); neither: PUBACK.
+  static constexpr std::uint32_t kPubRec = 0x10000;
+  static constexpr std::uint32_t kPubComp = 0x20000;
 
   bool empty() const { return acks_.empty(); }
   std::size_t size() const { return acks_.size(); }
@@ -20,7 +23,7 @@ class HeldAcks {
   // other shards' writes (PeerDurability, 0: none).
   void hold(std::uint32_t ack, std::uint64_t mark, std::uint64_t ticket = 0) {
     acks_.push_back(Held{ack, mark, ticket});
-    if (!(ack & kPubRec)) ++pubacks_;
+    if (is_puback(ack)) ++pubacks_;
   }
   void clear() {
     acks_.clear();
@@ -35,7 +38,7 @@ class HeldAcks {
     std::size_t n = 0;
     while (n < acks_.size() && acks_[n].mark <= durable_through &&
            acks_[n].ticket <= peers_through) {
-      if (!(acks_[n].ack & kPubRec)) --pubacks_;
+      if (is_puback(acks_[n].ack)) --pubacks_;
       send(acks_[n++].ack);
     }
     acks_.erase(acks_.begin(), acks_.begin() + static_cast<std::ptrdiff_t>(n));
@@ -43,6 +46,7 @@ class HeldAcks {
   }
 
  private:
+  static bool is_puback(std::uint32_t ack) { return !(ack & (kPubRec | kPubComp)); }
   struct Held {
     std::uint32_t ack;
     std::uint64_t mark;

@@ -33,11 +33,9 @@ void ClientProtocol::handle_publish(Connection& c, const core::Publish& p) {
   }
   std::uint8_t qos = static_cast<std::uint8_t>(p.qos);
   if (qos == 2 && c.inbound && c.inbound->awaiting_rel(p.packet_id)) {
-    // A resend of a message already taken: acknowledge again, deliver nothing.
-    core::PubRec rec;
-    rec.packet_id = p.packet_id;
-    connections_.send_packet(c, rec);
-    return;
+    // A resend of a message already taken: acknowledge again (after the first PUBREC, if
+    // that is still held), deliver nothing.
+    return acknowledge(c, p.packet_id | HeldAcks::kPubRec, storage_.peers().last_ticket(), false);
   }
   // MQTT 5 §3.3.4: no more unacknowledged QoS 1/2 PUBLISHes than the Receive Maximum the
   // CONNACK gave (max_inflight). Only a client with some unacknowledged has `inbound`.
@@ -60,15 +58,56 @@ void ClientProtocol::handle_publish(Connection& c, const core::Publish& p) {
   const std::uint64_t tickets_before = storage_.peers().last_ticket();
   bool congested = router_.route(pub, &c);
   if (qos == 0) return;
-  if (qos == 2) c.inbound_qos().qos2_awaiting_rel.push_back(p.packet_id);
+  if (qos == 2) {
+    c.inbound_qos().qos2_awaiting_rel.push_back(p.packet_id);
+    store_inbound_qos2(c, p.packet_id, true);
+  }
+  acknowledge(c, ack, tickets_before, congested);
+}
+
+// PUBREL: the QoS 2 exchange ends with PUBCOMP, once the release is durable (until then a
+// restart would still hold the id, and take the client's next PUBLISH with it for a resend).
+void ClientProtocol::handle_pubrel(Connection& c, std::uint16_t packet_id) {
+  if (!(c.inbound && c.inbound->release(packet_id))) {
+    core::PubComp comp;
+    comp.packet_id = packet_id;
+    if (c.version == ProtocolVersion::v5) comp.reason_code = ReasonCode::PacketIdentifierNotFound;
+    connections_.send_packet(c, comp);
+    return;
+  }
+  const std::uint64_t tickets_before = storage_.peers().last_ticket();
+  store_inbound_qos2(c, packet_id, false);
+  acknowledge(c, packet_id | HeldAcks::kPubComp, tickets_before, false);
+}
+
+// The session's home shard writes its inbound QoS 2 ids (only for a session that outlives
+// its connection: nothing else of it is stored); on another shard, the write's ticket makes
+// the acknowledgement wait for it as for a publish's (PeerDurability).
+void ClientProtocol::store_inbound_qos2(Connection& c, std::uint16_t packet_id, bool received) {
+  if (!storage_.stores() || c.session_expiry_zero) return;
+  if (c.home == id_) {
+    if (received)
+      storage_.inbound_qos2_received(c.client_id, packet_id);
+    else
+      storage_.inbound_qos2_released(c.client_id, packet_id);
+    return;
+  }
+  ShardEnvelope e{ShardEnvelope::Kind::inbound_qos2, static_cast<std::uint8_t>(received),
+                  ctx_.self(), packet_id, c.session};
+  mesh_.push(c.home, e.set_ticket(storage_.peers().sent(std::uint64_t(1) << c.home)), nullptr);
+}
+
+// Sends `ack` now, or holds it until what it depends on allows: subscribers downstream not
+// congested, this shard's writes so far durable, and those of other shards for the tickets
+// taken since `tickets_before`. Acknowledgements go in order: behind one held, all wait.
+void ClientProtocol::acknowledge(Connection& c, std::uint32_t ack, std::uint64_t tickets_before,
+                                 bool congested) {
   const std::uint64_t mark = storage_.write_mark();
-  // Sent to other shards under "sync": their writes for it must be durable too.
   const std::uint64_t ticket = storage_.peers().last_ticket();
   const bool peers_wait = ticket != tickets_before;
   if (!congested && !peers_wait && (!c.inbound || c.inbound->held_acks.empty()) &&
       storage_.durable(mark))
     return send_publish_ack(c, ack);
-  // Downstream is congested, or storage not yet durable: acknowledge later, in order.
   c.inbound_qos().held_acks.hold(ack, mark, peers_wait ? ticket : 0);
   if (!c.in_held_list) {
     c.in_held_list = true;
@@ -109,6 +148,10 @@ void ClientProtocol::send_publish_ack(Connection& c, std::uint32_t ack) {
     core::PubRec rec;
     rec.packet_id = id;
     connections_.send_packet(c, rec);
+  } else if (ack & HeldAcks::kPubComp) {
+    core::PubComp comp;
+    comp.packet_id = id;
+    connections_.send_packet(c, comp);
   } else {
     core::PubAck puback;
     puback.packet_id = id;

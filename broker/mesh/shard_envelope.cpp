@@ -56,6 +56,7 @@ void release_envelope(const ShardEnvelope& e) {
     case K::barrier_ack:
     case K::peer_durable:
     case K::client_ack:
+    case K::inbound_qos2:
     case K::release:
     case K::kick:
       break;

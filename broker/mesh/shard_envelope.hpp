@@ -37,11 +37,13 @@ struct ShardEnvelope {
                      // seq: group id; flags: kSharedFinal
     shared_bounce,   // ptr: PublishedMessage*; seq: group id (the member was gone or offline)
     // Connection shard -> session home shard.
-    attach,       // ptr: AttachRequest*
-    detach,       // ptr: DetachNotice*
-    client_ack,   // ptr: Session*; target: connection serial; aux: packet id; flags: type
-    subscribe,    // ptr: SubscribeRequest*
-    unsubscribe,  // ptr: UnsubscribeRequest*
+    attach,        // ptr: AttachRequest*
+    detach,        // ptr: DetachNotice*
+    client_ack,    // ptr: Session*; target: connection serial; aux: packet id; flags: type
+    inbound_qos2,  // ptr: Session*; seq: packet id; flags: 1 received, 0 released;
+                   // target:aux the PeerDurability ticket (0: none)
+    subscribe,     // ptr: SubscribeRequest*
+    unsubscribe,   // ptr: UnsubscribeRequest*
     // Session home shard -> connection shard.
     attached,  // ptr: AttachReply*
     deliver,  // ptr: PublishedMessage*; target: serial; aux: packet id; flags: qos|dup|retain; seq:
@@ -58,7 +60,7 @@ struct ShardEnvelope {
   std::uint32_t target = 0;
   std::uint32_t aux = 0;
 
-  // publish, peer_durable: the PeerDurability ticket, in target:aux.
+  // publish, peer_durable, inbound_qos2: the PeerDurability ticket, in target:aux.
   std::uint64_t ticket() const { return (std::uint64_t(target) << 32) | aux; }
   ShardEnvelope& set_ticket(std::uint64_t t) {
     target = static_cast<std::uint32_t>(t >> 32);

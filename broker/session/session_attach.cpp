@@ -118,7 +118,10 @@ void SessionStore::detach(DetachNotice* n) {
   if (!n->qos2_awaiting_rel.empty())
     s->away_state().qos2_awaiting_rel = std::move(n->qos2_awaiting_rel);
   s->retained_streams.clear();  // sent again on the next SUBSCRIBE, not queued
-  if (n->session_expiry_s) s->expiry_s = *n->session_expiry_s;  // the client's DISCONNECT
+  if (n->session_expiry_s && *n->session_expiry_s != s->expiry_s) {  // the client's DISCONNECT
+    s->expiry_s = *n->session_expiry_s;
+    storage_.session_opened(s->client_id, s->expiry_s);  // 0: nothing of it is kept
+  }
   PublishedMessage* will = std::exchange(n->will, nullptr);
   const std::uint32_t will_delay_s = n->will_delay_s;
   delete n;

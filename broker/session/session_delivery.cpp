@@ -157,6 +157,15 @@ void SessionStore::pump(Session& s) {
   if (s.congested || s.queue.size() >= config_.max_queued_messages / 2) update_congestion(s);
 }
 
+void SessionStore::inbound_qos2(Session* s, unsigned from, std::uint16_t packet_id, bool received) {
+  // Sent before the connection's detach, which comes after it in the same ring.
+  if (!s || !s->online || s->connection.shard != from) return;
+  if (received)
+    storage_.inbound_qos2_received(s->client_id, packet_id);
+  else
+    storage_.inbound_qos2_released(s->client_id, packet_id);
+}
+
 void SessionStore::client_ack(Session* s, ConnectionRef from, core::PacketType type,
                               std::uint16_t packet_id) {
   if (!s || !s->online || !(s->connection == from)) return;

@@ -33,6 +33,9 @@ void SessionStore::restore(const RestoredSession& r) {
       s->queued_bytes += e.message->payload().size() + e.message->topic().size();
     }
   }
+  // Exactly once across the restart: a resent PUBLISH with one of these ids is acknowledged
+  // again and not delivered, as if the client had only been away.
+  if (!r.qos2_awaiting_rel.empty()) s->away_state().qos2_awaiting_rel = r.qos2_awaiting_rel;
   if (s->expiry_s != 0xFFFFFFFFu)
     expiry_timers_.schedule(
         s->away_state().expiry_timer,

@@ -55,6 +55,9 @@ class SessionStore {
   void subscribe(SubscribeRequest* req);
   void unsubscribe(UnsubscribeRequest* req);
   void client_ack(Session* s, ConnectionRef from, core::PacketType type, std::uint16_t packet_id);
+  // The connection on shard `from` took (received) or released a QoS 2 PUBLISH of its client:
+  // stored with the session, which this shard writes.
+  void inbound_qos2(Session* s, unsigned from, std::uint16_t packet_id, bool received);
   // The connection holding `s` is on this shard: deliveries go straight into its output.
   void bind_local_connection(Session& s, Connection* c) { s.local_connection = c; }
   // Who publishes a delayed will when it falls due (the protocol, built after the store).

@@ -67,6 +67,10 @@ void Shard::on_envelope(const ShardEnvelope& e) {
       return sessions_->client_ack(static_cast<Session*>(e.ptr), ConnectionRef{e.from, e.target},
                                    static_cast<core::PacketType>(e.flags),
                                    static_cast<std::uint16_t>(e.aux));
+    case K::inbound_qos2:
+      sessions_->inbound_qos2(static_cast<Session*>(e.ptr), e.from,
+                              static_cast<std::uint16_t>(e.seq), e.flags != 0);
+      return storage_->peers().arrived(e.from, e.ticket(), storage_->write_mark());
     // Session home shard -> connection shard.
     case K::attached: {
       auto* reply = static_cast<AttachReply*>(e.ptr);

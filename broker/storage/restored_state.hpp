@@ -28,7 +28,8 @@ struct RestoredSession {
   std::optional<std::string> username;
   std::uint32_t expiry_s = 0;
   std::vector<std::pair<std::string, SubscriptionOptions>> subscriptions;
-  std::vector<RestoredEntry> messages;  // in the order they were queued
+  std::vector<RestoredEntry> messages;           // in the order they were queued
+  std::vector<std::uint16_t> qos2_awaiting_rel;  // inbound QoS 2 ids not yet released
 };
 
 struct RestoredShard {

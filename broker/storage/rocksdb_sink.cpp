@@ -60,8 +60,10 @@ void RocksdbSink::forget(std::string_view client_id) {
   clients_.erase(it);
   const std::string q = keys::queued_prefix(client_id);
   const std::string u = keys::subscription_prefix(client_id);
+  const std::string i = keys::inbound_prefix(client_id);
   batch_.DeleteRange(q, keys::prefix_end(q));
   batch_.DeleteRange(u, keys::prefix_end(u));
+  batch_.DeleteRange(i, keys::prefix_end(i));
   batch_.Delete(keys::session(client_id));
 }
 
@@ -130,6 +132,18 @@ void RocksdbSink::message_done(std::string_view client_id, std::uint16_t packet_
   batch_.Delete(keys::queued(client_id, it->seq));
   let_go(it->message);
   c->inflight.erase(it);
+}
+
+void RocksdbSink::inbound_qos2_received(std::string_view client_id, std::uint16_t packet_id) {
+  ++told_;
+  if (!find(client_id)) return;
+  batch_.Put(keys::inbound(client_id, packet_id), {});
+}
+
+void RocksdbSink::inbound_qos2_released(std::string_view client_id, std::uint16_t packet_id) {
+  ++told_;
+  if (!find(client_id)) return;
+  batch_.Delete(keys::inbound(client_id, packet_id));
 }
 
 void RocksdbSink::retained_changed(const PublishedMessage& m) {

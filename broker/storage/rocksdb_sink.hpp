@@ -37,6 +37,8 @@ class RocksdbSink final : public StorageSink {
                      std::uint16_t packet_id) override;
   void message_released(std::string_view client_id, std::uint16_t packet_id) override;
   void message_done(std::string_view client_id, std::uint16_t packet_id) override;
+  void inbound_qos2_received(std::string_view client_id, std::uint16_t packet_id) override;
+  void inbound_qos2_released(std::string_view client_id, std::uint16_t packet_id) override;
   void retained_changed(const PublishedMessage& m) override;
   void end_turn() override;
   void adopt(const RestoredShard& restored) override;

@@ -21,6 +21,17 @@ std::string client_prefix(char kind, std::string_view client) {
 
 }  // namespace
 
+std::string inbound(std::string_view client, std::uint16_t packet_id) {
+  std::string k = client_prefix(kInbound, client);
+  k.push_back(static_cast<char>(packet_id >> 8));
+  k.push_back(static_cast<char>(packet_id & 0xFF));
+  return k;
+}
+
+std::string inbound_prefix(std::string_view client) {
+  return client_prefix(kInbound, client);
+}
+
 std::string message(std::uint64_t id) {
   std::string k(1, kMessage);
   put_be64(k, id);
@@ -85,6 +96,12 @@ std::optional<std::uint64_t> parse_be64(std::string_view b) {
   for (char c : b)
     v = (v << 8) | static_cast<unsigned char>(c);
   return v;
+}
+
+std::optional<std::uint16_t> parse_be16(std::string_view b) {
+  if (b.size() != 2) return std::nullopt;
+  return static_cast<std::uint16_t>((static_cast<unsigned char>(b[0]) << 8) |
+                                    static_cast<unsigned char>(b[1]));
 }
 
 }  // namespace shardmq::broker::storage_keys

@@ -63,11 +63,24 @@ class StorageLink {
     wrote();
     sink_->message_done(id.view(), packet_id);
   }
+  void inbound_qos2_received(const ClientName& id, std::uint16_t packet_id) {
+    if (!sink_) return;
+    wrote();
+    sink_->inbound_qos2_received(id.view(), packet_id);
+  }
+  void inbound_qos2_released(const ClientName& id, std::uint16_t packet_id) {
+    if (!sink_) return;
+    wrote();
+    sink_->inbound_qos2_released(id.view(), packet_id);
+  }
   void retained_changed(const PublishedMessage& m) {
     if (!sink_) return;
     wrote();
     sink_->retained_changed(m);
   }
+
+  // Whether anything is stored at all (durability other than "none").
+  bool stores() const { return sink_ != nullptr; }
 
   // End of the shard's turn: the sink hands this turn's writes to its writer.
   void end_turn() {

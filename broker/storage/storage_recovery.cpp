@@ -39,6 +39,7 @@ struct SessionData {
   std::optional<records::SessionRecord> record;
   std::vector<std::pair<std::string, SubscriptionOptions>> subscriptions;
   std::vector<QueuedRef> queued;
+  std::vector<std::uint16_t> qos2_awaiting_rel;
 };
 
 unsigned home_of(std::string_view client, unsigned shards) {
@@ -93,6 +94,16 @@ RestoredState recover_state(rocksdb::DB& db, unsigned shards) {
             QueuedRef{std::string(key), *seq, *entry});
         break;
       }
+      case keys::kInbound: {
+        auto ck = keys::parse_client_key(key);
+        auto id = ck ? keys::parse_be16(ck->rest) : std::nullopt;
+        if (!id || *id == 0) {
+          drop_bad(it->key());
+          break;
+        }
+        sessions[std::string(ck->client)].qos2_awaiting_rel.push_back(*id);
+        break;
+      }
       case keys::kRetained: {
         bool expired = false;
         PublishedMessage* m = records::decode_message(value, &expired);
@@ -143,6 +154,8 @@ RestoredState recover_state(rocksdb::DB& db, unsigned shards) {
                           keys::prefix_end(keys::queued_prefix(client)));
       cleanup.DeleteRange(keys::subscription_prefix(client),
                           keys::prefix_end(keys::subscription_prefix(client)));
+      cleanup.DeleteRange(keys::inbound_prefix(client),
+                          keys::prefix_end(keys::inbound_prefix(client)));
       continue;
     }
     const unsigned home = home_of(client, shards);
@@ -151,6 +164,7 @@ RestoredState recover_state(rocksdb::DB& db, unsigned shards) {
     r.username = data.record->username;
     r.expiry_s = data.record->expiry_s;
     r.subscriptions = std::move(data.subscriptions);
+    r.qos2_awaiting_rel = std::move(data.qos2_awaiting_rel);
     for (QueuedRef& q : data.queued) {
       auto m = messages.find(q.entry.message_id);
       if (m == messages.end() || (m->second.expired && !q.entry.released)) {

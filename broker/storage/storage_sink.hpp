@@ -34,6 +34,11 @@ class StorageSink {
   virtual void message_released(std::string_view client_id, std::uint16_t packet_id) = 0;
   // The client acknowledged the message for good (PUBACK, PUBCOMP).
   virtual void message_done(std::string_view client_id, std::uint16_t packet_id) = 0;
+  // Inbound QoS 2: the client's PUBLISH with this id was taken (PUBREC goes once this is
+  // durable), and its PUBREL released it (PUBCOMP goes once that is durable, so the client
+  // cannot reuse the id while the store still holds it).
+  virtual void inbound_qos2_received(std::string_view client_id, std::uint16_t packet_id) = 0;
+  virtual void inbound_qos2_released(std::string_view client_id, std::uint16_t packet_id) = 0;
   // A retained message set (an empty payload clears the topic).
   virtual void retained_changed(const PublishedMessage& m) = 0;
 

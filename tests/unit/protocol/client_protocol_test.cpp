@@ -178,6 +178,48 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "a persistent session's inbound QoS 2 id is stored before PUBREC, its release before "
+    "PUBCOMP; a clean session's is not stored") {
+  auto* sink = new TestSink;
+  Shard1 shard{std::unique_ptr<StorageSink>(sink)};
+  sink->durable = ~std::uint64_t(0);
+  Connection& pub = shard.open();
+  core::Connect con;
+  con.version = ProtocolVersion::v311;
+  con.client_id = "kept";
+  con.clean_start = false;
+  shard.feed(pub, con, ProtocolVersion::v311);
+  shard.turn();
+  shard.sent(pub);
+
+  sink->durable = sink->writes;
+  shard.feed(pub, publish("t", core::QoS::ExactlyOnce, 5), ProtocolVersion::v311);
+  CHECK(sink->inbound == std::vector<std::uint16_t>{5});
+  shard.turn();
+  CHECK(shard.sent(pub).empty());  // the id is not durable yet
+  sink->durable = sink->writes;
+  shard.turn();
+  CHECK(only<core::PubRec>(shard.sent(pub)).packet_id == 5);
+
+  core::PubRel rel;
+  rel.packet_id = 5;
+  shard.feed(pub, rel, ProtocolVersion::v311);
+  CHECK(sink->inbound.empty());
+  shard.turn();
+  CHECK(shard.sent(pub).empty());  // the release is not durable yet
+  sink->durable = sink->writes;
+  shard.turn();
+  CHECK(only<core::PubComp>(shard.sent(pub)).packet_id == 5);
+
+  Connection& clean = shard.connect("clean", ProtocolVersion::v311);
+  shard.sent(clean);
+  sink->durable = ~std::uint64_t(0);
+  shard.feed(clean, publish("t", core::QoS::ExactlyOnce, 6), ProtocolVersion::v311);
+  CHECK(sink->inbound.empty());
+  CHECK(only<core::PubRec>(shard.sent(clean)).packet_id == 6);
+}
+
+TEST_CASE(
     "a topic over the configured length or levels is not routed: 5.0 hears 0x90, a "
     "filter 0x8F; 3.1.1 is acknowledged, its filter refused with 0x80") {
   Config cfg;

@@ -113,10 +113,19 @@ class TestSink final : public StorageSink {
   }
   void message_released(std::string_view, std::uint16_t) override { ++writes; }
   void message_done(std::string_view, std::uint16_t) override { ++writes; }
+  void inbound_qos2_received(std::string_view, std::uint16_t id) override {
+    ++writes;
+    inbound.push_back(id);
+  }
+  void inbound_qos2_released(std::string_view, std::uint16_t id) override {
+    ++writes;
+    std::erase(inbound, id);
+  }
   void retained_changed(const PublishedMessage&) override { ++writes; }
   std::uint64_t durable_through() const override { return durable; }
 
   std::uint64_t writes = 0, messages = 0, durable = 0;
+  std::vector<std::uint16_t> inbound;  // QoS 2 ids received and not released
 };
 
 struct Shard1 : EnvelopeHandler {

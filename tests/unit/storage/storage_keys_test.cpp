@@ -29,6 +29,14 @@ TEST_CASE("storage keys: a client's range holds only its own keys", "[storage][k
   REQUIRE(q);
   CHECK(keys::parse_be64(q->rest) == 258u);
   CHECK(keys::prefix_end(std::string("a\xff")) == "b");
+
+  const std::string ik = keys::inbound("c", 0x1234);
+  auto i = keys::parse_client_key(ik);
+  REQUIRE(i);
+  CHECK(i->client == "c");
+  CHECK(keys::parse_be16(i->rest) == 0x1234);
+  CHECK(ik.starts_with(keys::inbound_prefix("c")));
+  CHECK(!keys::parse_be16("abc"));
 }
 
 TEST_CASE("storage records: read back as written; damaged ones are refused", "[storage][records]") {

@@ -1,7 +1,7 @@
 // The RocksDB sink and its writer against a real database in a temporary directory: what one
 // turn's batch writes, a message queued for two sessions stored once and deleted with its last
 // entry, and a recovery round trip (sessions, subscriptions, queued and in-flight messages,
-// retained messages, the home shard of each session).
+// inbound QoS 2 ids, retained messages, the home shard of each session).
 #include <rocksdb/db.h>
 #include <xxhash.h>
 
@@ -151,13 +151,18 @@ TEST_CASE("storage: recovery round trip, sessions to their home shard", "[storag
     st.sink->message_added("dev/1", *q2, 2, 0);
     st.sink->message_added("dev/1", *q2, 2, 5);  // and q2 after it, as 5
     st.sink->message_released("dev/1", 5);
+    st.sink->inbound_qos2_received("dev/1", 7);  // the client's own QoS 2 publishes
+    st.sink->inbound_qos2_received("dev/1", 8);
+    st.sink->inbound_qos2_released("dev/1", 7);
     st.sink->session_opened("gone", std::nullopt, 60);
     st.sink->subscription_added("gone", "g", SubscriptionOptions{});
+    st.sink->inbound_qos2_received("gone", 1);
     st.sink->session_ended("gone");
     st.sink->retained_changed(*r);
     st.sink->retained_changed(*was);
     st.sink->retained_changed(*cleared);
-    st.commit(13);
+    st.commit(17);
+    CHECK(key_kinds(dir.path)['i'] == 1);  // only dev/1's 8: the ended session's went with it
   }
   {
     Store st(dir.path, 3);  // three shards now: the session goes to its home
@@ -186,6 +191,7 @@ TEST_CASE("storage: recovery round trip, sessions to their home shard", "[storag
     CHECK(s.messages[1].packet_id == 5);
     CHECK(s.messages[1].released);
     CHECK(st.restored.next_message_id > s.messages[1].message_id);
+    CHECK(s.qos2_awaiting_rel == std::vector<std::uint16_t>{8});
   }
   for (PublishedMessage* p : {q1, q2, r, cleared, was})
     p->release();
