@@ -12,6 +12,7 @@
 #include "broker/log.hpp"
 #include "broker/mesh/mesh_link.hpp"
 #include "broker/session/session_store.hpp"
+#include "broker/storage/storage_link.hpp"
 
 namespace shardmq::broker {
 
@@ -94,6 +95,10 @@ void ClientProtocol::handle_connect(Connection& c, const core::Connect& p) {
   } else {
     req->session_expiry_s = p.clean_start ? 0 : 0xFFFFFFFFu;  // 3.1.1: kept until clean
     c.session_expiry_zero = p.clean_start;
+  }
+  if (c.will && storage_.stores() && !c.session_expiry_zero) {
+    c.will->add_ref();
+    req->will = c.will;
   }
   // Nothing more is read from the client until the verdict (and then the home shard) answers.
   c.state = Connection::State::authenticating;

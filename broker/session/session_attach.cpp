@@ -86,6 +86,7 @@ void SessionStore::finish_attach(Session* s, AttachRequest& req) {
   s->receive_maximum = req.receive_maximum ? req.receive_maximum : 65535;
   s->expiry_s = req.session_expiry_s;
   storage_.session_opened(s->client_id, s->expiry_s);
+  storage_.will_changed(s->client_id, req.will);
   shared_presence(*s);
   auto* answer = new AttachReply;
   answer->connection = req.connection;
@@ -124,6 +125,8 @@ void SessionStore::detach(DetachNotice* n) {
   }
   PublishedMessage* will = std::exchange(n->will, nullptr);
   const std::uint32_t will_delay_s = n->will_delay_s;
+  // None left to wait (a clean DISCONNECT, or published as the connection ended): none stored.
+  if (!will) storage_.will_changed(s->client_id, nullptr);
   delete n;
   if (s->pending) {
     std::unique_ptr<AttachRequest> req = std::move(s->pending);
@@ -163,6 +166,7 @@ void SessionStore::end_delayed_will(Session& s, bool publish) {
   if (!s.away || !s.away->will) return;
   will_timers_.cancel(s.away->will_timer);
   PublishedMessage* will = std::exchange(s.away->will, nullptr);
+  if (!ctx_.destroying) storage_.will_changed(s.client_id, nullptr);  // kept over a shutdown
   if (publish && !ctx_.destroying)
     publish_will_now(s, will);
   else

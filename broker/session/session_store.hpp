@@ -89,6 +89,9 @@ class SessionStore {
   // Start-up, before the shard serves: a persistent session read back from the store,
   // offline, its expiry counting from now (session_restore.cpp). Not written back.
   void restore(const RestoredSession& r);
+  // As the shard starts serving: the restored wills with no Will Delay (their clients were
+  // connected when the broker stopped) go now, before any client is accepted.
+  void publish_restored_wills();
 
   void on_tick();      // expiry, and congestion of clients that stopped acknowledging
   void on_turn_end();  // retained streams waiting for room
@@ -152,6 +155,7 @@ class SessionStore {
   io::TimerWheel expiry_timers_{1024};  // in ticks
   io::TimerWheel will_timers_{1024};    // in ticks
   WillPublisher* wills_ = nullptr;
+  std::vector<Session*> wills_due_;  // restored, no Will Delay: published as serving starts
 
   // Barriers make SUBACK wait until every other shard has applied the new interest, so a
   // publish sent after SUBACK reaches the subscriber from any shard.

@@ -77,6 +77,9 @@ void Shard::run(std::promise<StartResult> ready, std::shared_future<bool> go) {
   }
   r.backend = io::backend_name(loop_->backend());
   r.fallback_reason = why;
+  // The stored state first: the port accepts no connection (not even in the kernel's backlog)
+  // while this shard still rebuilds its sessions and retained messages.
+  restore();
   for (std::size_t i = 0; i < config.listeners.size(); ++i) {
     const ListenerConfig& l = config.listeners[i];
     int port = loop_->listen(l.host, l.port, static_cast<std::uint32_t>(i), io::ListenerOptions{});
@@ -88,7 +91,6 @@ void Shard::run(std::promise<StartResult> ready, std::shared_future<bool> go) {
   }
   mesh_.attach_loop(ctx_.id, loop_.get());
   connections_->attach(loop_.get(), protocol_.get());
-  restore();
   bool ok = r.error.empty();
   ready.set_value(std::move(r));
   if (!go.get() || !ok) {
@@ -97,6 +99,7 @@ void Shard::run(std::promise<StartResult> ready, std::shared_future<bool> go) {
   }
   loop_->set_tick_interval(ShardContext::kTickMs);
   sys_->on_tick();
+  sessions_->publish_restored_wills();  // before the first client is served
   loop_->run(*this);
   // Sockets are closed; what they owned was freed in on_closed. The loop itself stays
   // until every shard has stopped: others may still wake it (ShardMesh::notify).

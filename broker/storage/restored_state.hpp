@@ -30,6 +30,7 @@ struct RestoredSession {
   std::vector<std::pair<std::string, SubscriptionOptions>> subscriptions;
   std::vector<RestoredEntry> messages;           // in the order they were queued
   std::vector<std::uint16_t> qos2_awaiting_rel;  // inbound QoS 2 ids not yet released
+  PublishedMessage* will = nullptr;  // as CONNECT gave it (Will Delay in its properties)
 };
 
 struct RestoredShard {
@@ -49,6 +50,9 @@ struct RestoredState {
       for (RestoredSession& r : s.sessions)
         for (RestoredEntry& e : r.messages)
           if (e.message) e.message->release();
+    for (RestoredShard& s : shards)
+      for (RestoredSession& r : s.sessions)
+        if (r.will) r.will->release();
   }
   std::vector<PublishedMessage*> retained;
   std::vector<RestoredShard> shards;

@@ -65,6 +65,7 @@ void RocksdbSink::forget(std::string_view client_id) {
   batch_.DeleteRange(u, keys::prefix_end(u));
   batch_.DeleteRange(i, keys::prefix_end(i));
   batch_.Delete(keys::session(client_id));
+  batch_.Delete(keys::will(client_id));
 }
 
 void RocksdbSink::subscription_added(std::string_view client_id, std::string_view filter,
@@ -146,6 +147,17 @@ void RocksdbSink::inbound_qos2_released(std::string_view client_id, std::uint16_
   batch_.Delete(keys::inbound(client_id, packet_id));
 }
 
+void RocksdbSink::will_changed(std::string_view client_id, const PublishedMessage* will) {
+  ++told_;
+  Client* c = find(client_id);
+  if (!c || (!will && !c->will)) return;
+  c->will = will != nullptr;
+  if (will)
+    batch_.Put(keys::will(client_id), records::encode_message(*will));
+  else
+    batch_.Delete(keys::will(client_id));
+}
+
 void RocksdbSink::retained_changed(const PublishedMessage& m) {
   ++told_;
   if (m.topic().starts_with("$SYS/")) return;  // the broker's own, published again at start
@@ -184,6 +196,7 @@ void RocksdbSink::let_go(const PublishedMessage* m) {
 void RocksdbSink::adopt(const RestoredShard& restored) {
   for (const RestoredSession& s : restored.sessions) {
     Client& c = clients_[s.client_id];
+    c.will = s.will != nullptr;
     for (const RestoredEntry& r : s.messages) {
       auto [it, added] = messages_.try_emplace(r.message, Stored{r.message_id, 0});
       if (added) r.message->add_ref();

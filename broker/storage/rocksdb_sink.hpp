@@ -39,6 +39,7 @@ class RocksdbSink final : public StorageSink {
   void message_done(std::string_view client_id, std::uint16_t packet_id) override;
   void inbound_qos2_received(std::string_view client_id, std::uint16_t packet_id) override;
   void inbound_qos2_released(std::string_view client_id, std::uint16_t packet_id) override;
+  void will_changed(std::string_view client_id, const PublishedMessage* will) override;
   void retained_changed(const PublishedMessage& m) override;
   void end_turn() override;
   void adopt(const RestoredShard& restored) override;
@@ -57,6 +58,7 @@ class RocksdbSink final : public StorageSink {
     std::uint64_t next_seq = 1;
     std::deque<Entry> queued;     // in queue order
     std::vector<Entry> inflight;  // by packet id
+    bool will = false;            // a w/ key is stored
   };
   struct Stored {
     std::uint64_t id = 0;

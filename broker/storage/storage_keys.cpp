@@ -70,6 +70,12 @@ std::string subscription_prefix(std::string_view client) {
   return client_prefix(kSubscription, client);
 }
 
+std::string will(std::string_view client) {
+  std::string k(1, kWill);
+  k.append(client);
+  return k;
+}
+
 std::string prefix_end(std::string prefix) {
   while (!prefix.empty()) {
     auto& last = reinterpret_cast<unsigned char&>(prefix.back());

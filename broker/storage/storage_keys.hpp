@@ -7,6 +7,7 @@
 //   r <topic>                        a retained message
 //   s <client>                       a persistent session
 //   u <len:be16><client><filter>     one of its subscriptions
+//   w <client>                       its will (as CONNECT gave it, Will Delay included)
 #pragma once
 
 #include <cstdint>
@@ -22,6 +23,7 @@ inline constexpr char kQueued = 'q';
 inline constexpr char kRetained = 'r';
 inline constexpr char kSession = 's';
 inline constexpr char kSubscription = 'u';
+inline constexpr char kWill = 'w';
 
 std::string inbound(std::string_view client, std::uint16_t packet_id);
 std::string inbound_prefix(std::string_view client);
@@ -32,6 +34,7 @@ std::string retained(std::string_view topic);
 std::string session(std::string_view client);
 std::string subscription(std::string_view client, std::string_view filter);
 std::string subscription_prefix(std::string_view client);
+std::string will(std::string_view client);
 // The first key after every key that starts with `prefix`.
 std::string prefix_end(std::string prefix);
 

@@ -73,6 +73,11 @@ class StorageLink {
     wrote();
     sink_->inbound_qos2_released(id.view(), packet_id);
   }
+  void will_changed(const ClientName& id, const PublishedMessage* will) {
+    if (!sink_) return;
+    wrote();
+    sink_->will_changed(id.view(), will);
+  }
   void retained_changed(const PublishedMessage& m) {
     if (!sink_) return;
     wrote();

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <utility>
 
 #include "broker/log.hpp"
 #include "broker/storage/storage_keys.hpp"
@@ -40,6 +41,14 @@ struct SessionData {
   std::vector<std::pair<std::string, SubscriptionOptions>> subscriptions;
   std::vector<QueuedRef> queued;
   std::vector<std::uint16_t> qos2_awaiting_rel;
+  PublishedMessage* will = nullptr;  // one reference, passed on to the restored session
+
+  SessionData() = default;
+  SessionData(const SessionData&) = delete;
+  SessionData& operator=(const SessionData&) = delete;
+  ~SessionData() {
+    if (will) will->release();
+  }
 };
 
 unsigned home_of(std::string_view client, unsigned shards) {
@@ -138,6 +147,18 @@ RestoredState recover_state(rocksdb::DB& db, unsigned shards) {
         sessions[std::string(ck->client)].subscriptions.emplace_back(std::string(ck->rest), *o);
         break;
       }
+      case keys::kWill: {
+        bool expired = false;
+        PublishedMessage* m = records::decode_message(value, &expired);
+        if (!m) {
+          drop_bad(it->key());
+          break;
+        }
+        PublishedMessage*& will = sessions[std::string(key.substr(1))].will;
+        if (will) will->release();
+        will = m;
+        break;
+      }
       default:
         drop_bad(it->key());
     }
@@ -156,6 +177,7 @@ RestoredState recover_state(rocksdb::DB& db, unsigned shards) {
                           keys::prefix_end(keys::subscription_prefix(client)));
       cleanup.DeleteRange(keys::inbound_prefix(client),
                           keys::prefix_end(keys::inbound_prefix(client)));
+      if (data.will) cleanup.Delete(keys::will(client));
       continue;
     }
     const unsigned home = home_of(client, shards);
@@ -165,6 +187,7 @@ RestoredState recover_state(rocksdb::DB& db, unsigned shards) {
     r.expiry_s = data.record->expiry_s;
     r.subscriptions = std::move(data.subscriptions);
     r.qos2_awaiting_rel = std::move(data.qos2_awaiting_rel);
+    r.will = std::exchange(data.will, nullptr);
     for (QueuedRef& q : data.queued) {
       auto m = messages.find(q.entry.message_id);
       if (m == messages.end() || (m->second.expired && !q.entry.released)) {

@@ -39,6 +39,10 @@ class StorageSink {
   // cannot reuse the id while the store still holds it).
   virtual void inbound_qos2_received(std::string_view client_id, std::uint16_t packet_id) = 0;
   virtual void inbound_qos2_released(std::string_view client_id, std::uint16_t packet_id) = 0;
+  // The session's will: as its client's CONNECT gave it, while the client is connected or the
+  // will waits for its Will Delay; nullptr once there is none (published, cancelled, a clean
+  // DISCONNECT, a CONNECT without one).
+  virtual void will_changed(std::string_view client_id, const PublishedMessage* will) = 0;
   // A retained message set (an empty payload clears the topic).
   virtual void retained_changed(const PublishedMessage& m) = 0;
 

@@ -42,6 +42,7 @@ class Will:
     payload: bytes
     qos: int = 0
     retain: bool = False
+    properties: bytes | None = None  # MQTT 5 Will Properties (property_block); None: none
 
 
 def property_block(*props):
@@ -60,7 +61,8 @@ def connect_packet(client_id="", version=MQTT311, clean=True, keepalive=60, will
     body = utf8(name) + bytes([version, flags]) + struct.pack("!H", keepalive)
     body += (properties if properties is not None else no_properties(version)) + utf8(client_id)
     if will is not None:
-        body += no_properties(version) + utf8(will.topic) + utf8(will.payload)
+        will_props = will.properties if will.properties is not None else no_properties(version)
+        body += will_props + utf8(will.topic) + utf8(will.payload)
     return packet(CONNECT, 0, body)
 
 

@@ -121,6 +121,7 @@ class TestSink final : public StorageSink {
     ++writes;
     std::erase(inbound, id);
   }
+  void will_changed(std::string_view, const PublishedMessage*) override { ++writes; }
   void retained_changed(const PublishedMessage&) override { ++writes; }
   std::uint64_t durable_through() const override { return durable; }
 

@@ -142,6 +142,7 @@ TEST_CASE("storage: recovery round trip, sessions to their home shard", "[storag
   PublishedMessage* r = PublishedMessage::create("r/x", "", "kept", 0, true, 0);
   PublishedMessage* cleared = PublishedMessage::create("r/y", "", "", 0, true, 0);
   PublishedMessage* was = PublishedMessage::create("r/y", "", "old", 0, true, 0);
+  PublishedMessage* will = PublishedMessage::create("dev/1/status", "", "offline", 1, true, 0);
   {
     Store st(dir.path);
     st.sink->session_opened("dev/1", std::string_view("alice"), 3600);
@@ -154,15 +155,19 @@ TEST_CASE("storage: recovery round trip, sessions to their home shard", "[storag
     st.sink->inbound_qos2_received("dev/1", 7);  // the client's own QoS 2 publishes
     st.sink->inbound_qos2_received("dev/1", 8);
     st.sink->inbound_qos2_released("dev/1", 7);
+    st.sink->will_changed("dev/1", will);
     st.sink->session_opened("gone", std::nullopt, 60);
     st.sink->subscription_added("gone", "g", SubscriptionOptions{});
     st.sink->inbound_qos2_received("gone", 1);
+    st.sink->will_changed("gone", will);
     st.sink->session_ended("gone");
     st.sink->retained_changed(*r);
     st.sink->retained_changed(*was);
     st.sink->retained_changed(*cleared);
-    st.commit(17);
-    CHECK(key_kinds(dir.path)['i'] == 1);  // only dev/1's 8: the ended session's went with it
+    st.commit(19);
+    auto kinds = key_kinds(dir.path);
+    CHECK(kinds['i'] == 1);  // only dev/1's 8: the ended session's went with it
+    CHECK(kinds['w'] == 1);
   }
   {
     Store st(dir.path, 3);  // three shards now: the session goes to its home
@@ -192,7 +197,11 @@ TEST_CASE("storage: recovery round trip, sessions to their home shard", "[storag
     CHECK(s.messages[1].released);
     CHECK(st.restored.next_message_id > s.messages[1].message_id);
     CHECK(s.qos2_awaiting_rel == std::vector<std::uint16_t>{8});
+    REQUIRE(s.will);
+    CHECK(s.will->topic() == "dev/1/status");
+    CHECK(s.will->payload() == "offline");
+    CHECK(s.will->retain());
   }
-  for (PublishedMessage* p : {q1, q2, r, cleared, was})
+  for (PublishedMessage* p : {q1, q2, r, cleared, was, will})
     p->release();
 }
