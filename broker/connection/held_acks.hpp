@@ -45,6 +45,27 @@ class HeldAcks {
     return acks_.empty();
   }
 
+  // Storage is failing: in order, sends those whose writes are durable and refuses the
+  // PUBACKs and PUBRECs whose writes are not; a PUBCOMP (which cannot refuse) keeps waiting,
+  // and those behind it with it. Returns true when none is left.
+  template <typename Send, typename Refuse>
+  bool release_or_refuse(std::uint64_t durable_through, std::uint64_t peers_through, Send&& send,
+                         Refuse&& refuse) {
+    std::size_t n = 0;
+    for (; n < acks_.size(); ++n) {
+      const Held& h = acks_[n];
+      const bool durable = h.mark <= durable_through && h.ticket <= peers_through;
+      if (!durable && (h.ack & kPubComp)) break;
+      if (is_puback(h.ack)) --pubacks_;
+      if (durable)
+        send(h.ack);
+      else
+        refuse(h.ack);
+    }
+    acks_.erase(acks_.begin(), acks_.begin() + static_cast<std::ptrdiff_t>(n));
+    return acks_.empty();
+  }
+
  private:
   static bool is_puback(std::uint32_t ack) { return !(ack & (kPubRec | kPubComp)); }
   struct Held {

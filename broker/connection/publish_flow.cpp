@@ -161,7 +161,9 @@ void ClientProtocol::send_publish_ack(Connection& c, std::uint32_t ack) {
 
 void ClientProtocol::release_acks() {
   if (held_ack_connections_.empty()) return;
-  if (sessions_.any_congested() || mesh_.any_peer_congested()) return;
+  const ReasonCode failing = storage_.failing();
+  if (failing == ReasonCode::Success && (sessions_.any_congested() || mesh_.any_peer_congested()))
+    return;
   const std::uint64_t durable = storage_.durable_through();
   const std::uint64_t peers = storage_.peers().through();
   auto held = std::move(held_ack_connections_);
@@ -173,13 +175,53 @@ void ClientProtocol::release_acks() {
       c->inbound->held_acks.clear();
       continue;
     }
-    bool all = c->inbound->held_acks.release(durable, peers,
-                                             [&](std::uint32_t ack) { send_publish_ack(*c, ack); });
+    auto send = [&](std::uint32_t ack) { send_publish_ack(*c, ack); };
+    bool all;
+    if (failing == ReasonCode::Success) {
+      all = c->inbound->held_acks.release(durable, peers, send);
+    } else {
+      bool close = false;
+      all = c->inbound->held_acks.release_or_refuse(durable, peers, send, [&](std::uint32_t ack) {
+        close |= !refuse_unstored(*c, ack, failing);
+      });
+      if (close) {
+        log_warn(
+            "closing the connection of '{}': its QoS 1/2 message could not be stored, and "
+            "MQTT 3.1.1 has no way to refuse it",
+            c->client_id.view());
+        connections_.close(*c, CloseKind::graceful);
+        continue;
+      }
+    }
     if (!all) {
       c->in_held_list = true;
       held_ack_connections_.push_back(c);
     }
   }
+}
+
+// A publish whose writes failed: MQTT 5 hears `reason` (a refused PUBREC ends the QoS 2
+// exchange: its id is free again); false for 3.1.1, whose connection must close instead.
+bool ClientProtocol::refuse_unstored(Connection& c, std::uint32_t ack, ReasonCode reason) {
+  if (c.version != ProtocolVersion::v5) return false;
+  const auto id = static_cast<std::uint16_t>(ack & 0xFFFF);
+  if (ack & HeldAcks::kPubRec) {
+    c.inbound->release(id);
+    store_inbound_qos2(c, id, false);
+    core::PubRec rec;
+    rec.packet_id = id;
+    rec.reason_code = reason;
+    if (c.problem_info) rec.properties.reason_string = "the message could not be stored";
+    connections_.send_packet(c, rec);
+  } else {
+    core::PubAck ack_packet;
+    ack_packet.packet_id = id;
+    ack_packet.reason_code = reason;
+    if (c.problem_info) ack_packet.properties.reason_string = "the message could not be stored";
+    connections_.send_packet(c, ack_packet);
+  }
+  ShardCounters::bump(counters_.messages_dropped);
+  return true;
 }
 
 void ClientProtocol::finish_too_large() {

@@ -4,6 +4,7 @@
 
 #include "broker/storage/storage_keys.hpp"
 #include "broker/storage/storage_records.hpp"
+#include "core/mqtt_types.hpp"
 
 namespace shardmq::broker {
 
@@ -220,6 +221,19 @@ void RocksdbSink::end_turn() {
   }
   // Nothing to store since the last batch: those writes are durable once it is.
   if (submitted_ <= service_.durable_through(shard_)) settled_ = told_;
+}
+
+std::uint8_t RocksdbSink::failing() const {
+  if (!acks_wait_) return 0;  // "batched": acknowledged already; the log says what failed
+  switch (service_.failure()) {
+    case StorageService::Failure::none:
+      return 0;
+    case StorageService::Failure::no_space:
+      return static_cast<std::uint8_t>(core::ReasonCode::QuotaExceeded);
+    case StorageService::Failure::io_error:
+      break;
+  }
+  return static_cast<std::uint8_t>(core::ReasonCode::UnspecifiedError);
 }
 
 std::uint64_t RocksdbSink::durable_through() const {

@@ -44,6 +44,7 @@ class RocksdbSink final : public StorageSink {
   void end_turn() override;
   void adopt(const RestoredShard& restored) override;
   std::uint64_t durable_through() const override;
+  std::uint8_t failing() const override;
 
  private:
   struct Entry {

@@ -19,6 +19,7 @@
 #include "broker/containers/client_name.hpp"
 #include "broker/storage/peer_durability.hpp"
 #include "broker/storage/storage_sink.hpp"
+#include "core/mqtt_types.hpp"
 
 namespace shardmq::broker {
 
@@ -101,6 +102,10 @@ class StorageLink {
   bool durable(std::uint64_t mark) const { return !sink_ || sink_->durable_through() >= mark; }
   std::uint64_t durable_through() const {
     return sink_ ? sink_->durable_through() : std::numeric_limits<std::uint64_t>::max();
+  }
+  // Writes are failing: the reason code to refuse what waits for them with (0: they are not).
+  core::ReasonCode failing() const {
+    return static_cast<core::ReasonCode>(sink_ ? sink_->failing() : 0);
   }
   // What other shards have on disk of this shard's publishes, and they of this one's.
   PeerDurability& peers() { return peers_; }

@@ -39,14 +39,19 @@ std::string aside_name(std::string path) {
   return name;
 }
 
+rocksdb::Options store_options() {
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  options.manual_wal_flush = false;
+  return options;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<StorageService>, std::string> StorageService::open(const Config& config,
                                                                           unsigned shards) {
   const std::string& path = config.storage_path;
-  rocksdb::Options options;
-  options.create_if_missing = true;
-  options.manual_wal_flush = false;
+  const rocksdb::Options options = store_options();
   for (bool moved = false;; moved = true) {
     rocksdb::DB* db = nullptr;
     rocksdb::Status s = rocksdb::DB::Open(options, path, &db);
@@ -108,6 +113,25 @@ StorageService::~StorageService() {
     rocksdb::Status s = db_->Close();
     if (!s.ok()) log_error("storage: closing '{}': {}", path_, s.ToString());
   }
+}
+
+// After a failed WAL write RocksDB refuses every later write: Resume() clears what it can;
+// what it cannot (a failed WAL append) needs the database closed and opened again, which
+// replays its WAL. Either may fail while the disk is still full: the next retry tries again.
+void StorageService::recover_from_failure() {
+  if (db_) {
+    if (db_->Resume().ok()) return;
+    db_->Close();  // (reports the error that stopped it: already logged)
+    db_.reset();
+  }
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(store_options(), path_, &db);
+  if (!s.ok()) {
+    log_warn("storage: opening '{}' again: {}", path_, s.ToString());
+    return;
+  }
+  db_.reset(db);
+  log_info("storage: '{}' opened again after the failed write", path_);
 }
 
 void StorageService::start() {
@@ -175,19 +199,16 @@ void StorageService::write_loop() {
     lock.unlock();
 
     rocksdb::Status status;
+    if (!db_) status = rocksdb::Status::IOError("the store could not be opened again");
     rocksdb::WriteOptions wo;
     wo.sync = false;  // one SyncWAL below covers every batch of the round
     std::uint64_t written = 0;
-    for (std::size_t i = 0; i < taken.size() && status.ok(); ++i) {
-      auto& batches = taken[i];
-      std::size_t done = 0;
-      for (; done < batches.size(); ++done) {
-        status = db_->Write(wo, &batches[done]);
+    for (std::size_t i = 0; i < taken.size() && status.ok(); ++i)
+      for (rocksdb::WriteBatch& b : taken[i]) {
+        status = db_->Write(wo, &b);
         if (!status.ok()) break;
+        ++written;
       }
-      written += done;
-      batches.erase(batches.begin(), batches.begin() + static_cast<std::ptrdiff_t>(done));
-    }
     if (status.ok() && written) {
       unsynced = true;
       batches_written_.fetch_add(written, std::memory_order_relaxed);
@@ -202,11 +223,22 @@ void StorageService::write_loop() {
       }
     }
 
+    if (status.ok())
+      for (auto& batches : taken)
+        batches.clear();
     lock.lock();
     if (!status.ok()) {
-      log_error("storage: writing to '{}' failed: {}; acknowledgements wait, retrying in 1 s",
-                path_, status.ToString());
-      // Put back what was not written, ahead of anything queued since, and wait.
+      const Failure was = failure_.exchange(
+          status.IsNoSpace() ? Failure::no_space : Failure::io_error, std::memory_order_acq_rel);
+      log_error(
+          "storage: writing to '{}' failed: {}; QoS 1/2 messages not on disk are refused, "
+          "retrying in 1 s",
+          path_, status.ToString());
+      if (was == Failure::none)  // the shards refuse what waits for the disk
+        for (auto& l : lanes_)
+          if (l->wake) l->wake();
+      // Put back the whole round (a batch written again is written to the same effect: the
+      // round's batches come again in order, ahead of anything queued since), and wait.
       for (std::size_t i = 0; i < lanes_.size(); ++i) {
         if (taken[i].empty()) continue;
         auto& q = lanes_[i]->queued;
@@ -220,8 +252,13 @@ void StorageService::write_loop() {
         return;
       }
       cv_.wait_for(lock, std::chrono::seconds(1), [&] { return stop_; });
+      lock.unlock();
+      recover_from_failure();
+      lock.lock();
       continue;
     }
+    if (failure_.exchange(Failure::none, std::memory_order_acq_rel) != Failure::none)
+      log_info("storage: writing to '{}' works again", path_);
     if (any)
       for (std::size_t i = 0; i < lanes_.size(); ++i) {
         if (!through[i]) continue;

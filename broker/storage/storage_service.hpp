@@ -58,6 +58,10 @@ class StorageService {
   // Queues the batch; every write up to `through` is in it or in one queued before.
   void submit(unsigned shard, rocksdb::WriteBatch&& batch, std::uint64_t through);
   std::uint64_t durable_through(unsigned shard) const;
+  // While the last write or sync failed (a full disk, an I/O error) and until one succeeds:
+  // what is not durable yet is refused rather than waited for (ClientProtocol::release_acks).
+  enum class Failure : std::uint8_t { none, no_space, io_error };
+  Failure failure() const { return failure_.load(std::memory_order_acquire); }
 
   // Counters for the log and benchmarks (writer thread writes, anyone reads).
   std::uint64_t syncs() const { return syncs_.load(std::memory_order_relaxed); }
@@ -67,6 +71,7 @@ class StorageService {
   struct Lane;
   StorageService(const Config& config, unsigned shards, rocksdb::DB* db);
   void write_loop();
+  void recover_from_failure();
 
   const Config::Durability durability_;
   const std::uint32_t flush_interval_ms_;
@@ -83,6 +88,7 @@ class StorageService {
   std::thread writer_;
   std::atomic<std::uint64_t> syncs_{0};
   std::atomic<std::uint64_t> batches_written_{0};
+  std::atomic<Failure> failure_{Failure::none};
 };
 
 }  // namespace shardmq::broker

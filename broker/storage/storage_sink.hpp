@@ -55,6 +55,9 @@ class StorageSink {
   // number is durable. The shard reads it each turn; an implementation that completes
   // writes on another thread wakes the shard's loop when it moves.
   virtual std::uint64_t durable_through() const = 0;
+  // Whether writes are failing now (a full disk, an I/O error): 0 no, else the MQTT 5 reason
+  // code to refuse a publish that waits for them with.
+  virtual std::uint8_t failing() const { return 0; }
 };
 
 }  // namespace shardmq::broker

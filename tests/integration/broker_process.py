@@ -173,8 +173,13 @@ class BrokerProcess:
         self._log.write(("$ " + " ".join(cmd) + "\n").encode())
         self._log.flush()
         self._proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self._log,
-                                      stderr=subprocess.STDOUT, env=env, cwd=self.workdir)
+                                      stderr=subprocess.STDOUT, env=env, cwd=self.workdir,
+                                      preexec_fn=self.preexec())
         self.returncode = None
+
+    def preexec(self):
+        """A function to run in the child before exec (limits, signals), or None."""
+        return None
 
     def _ports_to_wait(self):
         """The ports that must accept before the broker counts as started."""

@@ -72,5 +72,26 @@ TEST_CASE("held acks: one sent to other shards also waits for their ticket",
   CHECK(none_left);
 }
 
+TEST_CASE("held acks: while storage fails, what is not durable is refused, a PUBCOMP waits",
+          "[broker][held_acks]") {
+  HeldAcks h;
+  h.hold(1, 2);                       // durable: sent
+  h.hold(2, 5);                       // not durable: refused
+  h.hold(3 | HeldAcks::kPubRec, 6);   // refused too
+  h.hold(4 | HeldAcks::kPubComp, 7);  // cannot be refused: waits, and what is behind it
+  h.hold(5, 3);
+  CHECK(h.pubacks() == 3);
+  std::vector<std::uint32_t> sent, refused;
+  bool none_left = h.release_or_refuse(
+      4, UINT64_MAX, [&](std::uint32_t a) { sent.push_back(a); },
+      [&](std::uint32_t a) { refused.push_back(a); });
+  CHECK(!none_left);
+  CHECK(sent == std::vector<std::uint32_t>{1});
+  CHECK(refused == std::vector<std::uint32_t>{2, 3 | HeldAcks::kPubRec});
+  CHECK(h.pubacks() == 1);  // 5, behind the PUBCOMP
+  CHECK(release(h, 7, &none_left) == std::vector<std::uint32_t>{4 | HeldAcks::kPubComp, 5});
+  CHECK(none_left);
+}
+
 }  // namespace
 }  // namespace shardmq::broker
