@@ -13,6 +13,10 @@ MOSQUITTO = "/usr/sbin/mosquitto"
 HOST = "127.0.0.1"
 # Lines a sanitized shardmq prints when it found a bug, even if it still exits 0.
 SANITIZER_MARKERS = ("AddressSanitizer", "LeakSanitizer", "runtime error:")
+# What shardmq's main thread logs (at level info) once start-up is over: after the io backend,
+# the receive buffers, the listeners and what storage restored. Its shards accept connections
+# before that, so a port that accepts does not yet mean those lines are in the log.
+READY_LINE = "ready with"
 START_TIMEOUT = 20.0  # an ASan build starts slowly on a busy machine
 STOP_TIMEOUT = 10.0
 
@@ -167,9 +171,11 @@ class BrokerProcess:
     def _launch(self):
         self.workdir.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "ab")
+        self._launch_offset = self._log.tell()  # this launch's lines follow (restarts append)
         env = dict(os.environ)
         env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")
         cmd = self.command()
+        self._launched = cmd
         self._log.write(("$ " + " ".join(cmd) + "\n").encode())
         self._log.flush()
         self._proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self._log,
@@ -185,9 +191,29 @@ class BrokerProcess:
         """The ports that must accept before the broker counts as started."""
         return [self.port]
 
+    def _logs_ready_line(self):
+        """Whether this launch logs READY_LINE: shardmq told --log-level info or debug (the
+        command line wins over a config file's log_level)."""
+        cmd = self._launched
+        if self.options.kind != "shardmq" or "--log-level" not in cmd:
+            return False
+        i = cmd.index("--log-level")
+        return i + 1 < len(cmd) and cmd[i + 1] in ("info", "debug")
+
+    def _ready_logged(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                f.seek(self._launch_offset)
+                return READY_LINE.encode() in f.read()
+        except FileNotFoundError:
+            return False
+
     def _wait_accepting(self):
+        """True once every port accepts and, where it logs one, the broker's ready line is in
+        the log (a test may read its start-up lines at once); False if it exits or times out."""
         deadline = time.monotonic() + START_TIMEOUT
         pending = set(self._ports_to_wait())
+        ready = not self._logs_ready_line()
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
                 self._log.close()
@@ -198,7 +224,9 @@ class BrokerProcess:
                         pending.discard(port)
                 except OSError:
                     pass
-            if not pending:
+            if not pending and not ready:
+                ready = self._ready_logged()
+            if not pending and ready:
                 return True
             time.sleep(0.02)
         return False

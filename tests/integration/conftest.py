@@ -10,12 +10,27 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 from auth_broker import AuthBroker  # noqa: E402
 from broker_process import BrokerOptions, BrokerProcess, broker_kind, shardmq_binary  # noqa: E402
+import npm_install  # noqa: E402
 from paho_client import MQTTv311, PahoClient  # noqa: E402
 from raw_mqtt import RawConnection  # noqa: E402
 
 FULL_MATRIX = [(1, "uring"), (1, "epoll"), (2, "uring"), (2, "epoll")]
 # Heavier tests only need cross-shard routing, on both backends.
 HEAVY_MATRIX = [(2, "uring"), (2, "epoll")]
+
+
+# Test files marked serial from here (see pytest_collection_modifyitems), not in the file.
+SERIAL_FILES = {
+    # A load test with bounded waits (progress, drain, 3 s drain idle) under kill -9: with other
+    # tests competing for the CPU those bounds measure the machine, not the broker.
+    "test_crash_recovery.py",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.path.name in SERIAL_FILES:
+            item.add_marker(pytest.mark.serial)
 
 
 def pytest_report_header(config):
@@ -129,3 +144,16 @@ def started(tmp_path):
     yield start
     for b in brokers:
         b.stop_and_check()
+
+
+@pytest.fixture(scope="session")
+def mqttjs_installed():
+    """MQTT.js in tests/browser/node_modules for the tests that run it under node: `npm ci` once
+    (npm_install.py) unless SHARDMQ_NODE_MODULES names another copy or npm is missing (the
+    tests then skip when they find no MQTT.js). Run in order, test_browser.py used to install it
+    before they ran; in parallel workers each needs it itself."""
+    if npm_install.NODE_MODULES != npm_install.DEFAULT_NODE_MODULES or \
+            npm_install.node_tools_missing():
+        return
+    problem = npm_install.ensure_installed()
+    assert problem is None, problem

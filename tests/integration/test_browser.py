@@ -6,9 +6,7 @@ import functools
 import http.server
 import json
 import os
-import pathlib
 import queue
-import shutil
 import subprocess
 import threading
 import urllib.parse
@@ -16,36 +14,21 @@ import urllib.parse
 import pytest
 
 from listener_broker import certs, io_backend, session  # noqa: F401 (fixtures)
+from npm_install import BROWSER_DIR, ensure_installed, node_tools_missing
 
-BROWSER_DIR = pathlib.Path(__file__).resolve().parents[1] / "browser"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-NPM_LOG = BROWSER_DIR / "npm-ci.log"
-NPM_TIMEOUT = 300
 PAGE_TIMEOUT_MS = 30000
-
-
-def _installed():
-    """node_modules holds what package-lock.json pins (npm ci writes .package-lock.json last)."""
-    marker = BROWSER_DIR / "node_modules" / ".package-lock.json"
-    return marker.exists() and marker.stat().st_mtime >= (
-        BROWSER_DIR / "package-lock.json").stat().st_mtime
 
 
 @pytest.fixture(scope="session")
 def browser_tools():
-    missing = [t for t in ("node", "npm") if shutil.which(t) is None]
+    missing = node_tools_missing()
     if missing:
         pytest.skip(f"{' and '.join(missing)} not installed (apt-get install nodejs npm)")
     if not os.access(CHROMIUM, os.X_OK):
         pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)")
-    if not _installed():
-        env = dict(os.environ, PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD="1")
-        with open(NPM_LOG, "wb") as log:
-            done = subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--prefer-offline"],
-                                  cwd=BROWSER_DIR, stdout=log, stderr=subprocess.STDOUT, env=env,
-                                  timeout=NPM_TIMEOUT)
-        tail = "\n".join(NPM_LOG.read_text(errors="replace").splitlines()[-30:])
-        assert done.returncode == 0, f"npm ci failed in {BROWSER_DIR} (log {NPM_LOG}):\n{tail}"
+    problem = ensure_installed()
+    assert problem is None, problem
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

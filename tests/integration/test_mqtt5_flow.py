@@ -5,14 +5,14 @@ behaves the same the test runs against it too (BROKER=mosquitto); where shardmq 
 purpose the test says so and is skipped there."""
 import json
 import os
-import pathlib
 import struct
 import subprocess
 
 import pytest
 
 import raw_mqtt
-from broker_process import REPO_ROOT, broker_kind
+from broker_process import broker_kind
+from npm_install import NODE_MODULES
 from paho_client import MQTTv5, MQTTv311
 from raw_mqtt import MQTT5, MQTT311, PUBLISH, property_block
 from wait_condition import wait_until
@@ -121,8 +121,6 @@ def test_broker_assigns_aliases_to_a_client_that_allows_them(clients):
         assert topic.startswith("out/") and props == b""  # no alias where none was allowed
 
 
-NODE_MODULES = pathlib.Path(os.environ.get("SHARDMQ_NODE_MODULES",
-                                           REPO_ROOT / "tests" / "browser" / "node_modules"))
 MQTTJS_ROUND_TRIP = r"""
 const mqtt = require('mqtt');
 const url = process.env.BROKER_URL;
@@ -149,7 +147,7 @@ setTimeout(() => { console.error('timed out'); process.exit(1); }, 20000).unref(
 
 
 @shardmq_only  # the broker's own aliases (MQTT.js resolves them); Mosquitto sends none
-def test_mqttjs_alias_round_trip(broker):
+def test_mqttjs_alias_round_trip(broker, mqttjs_installed):
     if not (NODE_MODULES / "mqtt").is_dir():
         pytest.skip(f"MQTT.js not installed at {NODE_MODULES} (npm ci in tests/browser)")
     out = subprocess.run(["node", "-e", MQTTJS_ROUND_TRIP],

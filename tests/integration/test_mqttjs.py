@@ -9,13 +9,12 @@ import subprocess
 import pytest
 
 from broker_process import broker_kind
+from npm_install import NODE_MODULES
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
-NODE_MODULES = pathlib.Path(os.environ.get("SHARDMQ_NODE_MODULES",
-                                           REPO_ROOT / "tests" / "browser" / "node_modules"))
 SCENARIOS = pathlib.Path(__file__).with_name("mqttjs_scenarios.js")
 
-pytestmark = pytest.mark.heavy  # --shards 2 on both loops
+pytestmark = [pytest.mark.heavy,  # --shards 2 on both loops
+              pytest.mark.usefixtures("mqttjs_installed")]
 
 
 def run(broker, scenario):
