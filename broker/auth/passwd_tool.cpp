@@ -106,8 +106,8 @@ extern "C" void restore_terminal_and_die(int signal_number) {
 
 // One line from standard input, not echoed when it is a terminal; empty at end of input.
 Secret read_line_quietly(const char* prompt) {
-  std::fputs(prompt, stdout);
-  std::fflush(stdout);
+  // Echo goes off before the prompt shows: a fast typist (or a script that answers the
+  // prompt) never has a character echoed.
   const bool tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved_terminal) == 0;
   if (tty) {
     termios quiet = saved_terminal;
@@ -115,6 +115,8 @@ Secret read_line_quietly(const char* prompt) {
     terminal_quiet = 1;
     tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
   }
+  std::fputs(prompt, stdout);
+  std::fflush(stdout);
   // Room for the longest password and one byte more (to tell it is too long), so the buffer is
   // never reallocated, leaving an unwiped copy behind.
   Secret line;

@@ -62,7 +62,7 @@ bool SessionStore::deliver(Session& s, const LocalPublish& p, std::uint8_t qos,
   m->add_ref();
   s.queue.push_back(out);
   s.queued_bytes += bytes;
-  storage_.message_added(s.client_id, *m, qos, 0);
+  storage_.message_added(s.client_id, *m, qos, 0, retain, subscription_id);
   if (s.online) update_congestion(s);
   return s.congested;
 }
@@ -139,7 +139,7 @@ void SessionStore::start_inflight(Session& s, OutgoingMessage m) {
   } while (in_use(s.next_packet_id));
   m.packet_id = s.next_packet_id;
   s.inflight.push_back(m);
-  storage_.message_added(s.client_id, *m.message, m.qos, m.packet_id);
+  storage_.message_added(s.client_id, *m.message, m.qos, m.packet_id, m.retain, m.subscription_id);
   send_outgoing(s, s.inflight.back(), false);
 }
 

@@ -25,7 +25,7 @@ void SessionStore::restore(const RestoredSession& r) {
   }
   for (const RestoredEntry& e : r.messages) {
     e.message->add_ref();
-    OutgoingMessage m{e.message, e.qos, false, 0, e.packet_id, e.released};
+    OutgoingMessage m{e.message, e.qos, e.retain, e.subscription_id, e.packet_id, e.released};
     if (e.packet_id) {
       s->inflight.push_back(m);
       s->next_packet_id = std::max(s->next_packet_id, e.packet_id);

@@ -21,6 +21,8 @@ struct RestoredEntry {
   std::uint8_t qos = 1;
   std::uint16_t packet_id = 0;  // 0: queued; else in flight
   bool released = false;
+  bool retain = false;
+  std::uint32_t subscription_id = 0;
 };
 
 struct RestoredSession {

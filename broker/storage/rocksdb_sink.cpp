@@ -83,7 +83,8 @@ void RocksdbSink::subscription_removed(std::string_view client_id, std::string_v
 }
 
 void RocksdbSink::message_added(std::string_view client_id, const PublishedMessage& m,
-                                std::uint8_t qos, std::uint16_t packet_id) {
+                                std::uint8_t qos, std::uint16_t packet_id, bool retain,
+                                std::uint32_t subscription_id) {
   ++told_;
   Client* c = find(client_id);
   if (!c) return;
@@ -101,12 +102,12 @@ void RocksdbSink::message_added(std::string_view client_id, const PublishedMessa
       e = *q;
       c->queued.erase(c->queued.begin(), q + 1);
     } else {
-      e = Entry{c->next_seq++, &m, hold(m), qos, 0, false};
+      e = Entry{c->next_seq++, &m, hold(m), qos, 0, false, retain, subscription_id};
     }
     e.packet_id = packet_id;
     c->inflight.push_back(e);
   } else {
-    e = Entry{c->next_seq++, &m, hold(m), qos, 0, false};
+    e = Entry{c->next_seq++, &m, hold(m), qos, 0, false, retain, subscription_id};
     c->queued.push_back(e);
   }
   put_entry(client_id, e);
@@ -169,7 +170,7 @@ void RocksdbSink::retained_changed(const PublishedMessage& m) {
 }
 
 void RocksdbSink::put_entry(std::string_view client_id, const Entry& e) {
-  records::QueueEntry r{e.message_id, e.qos, e.packet_id, e.released};
+  records::QueueEntry r{e.message_id, e.qos, e.packet_id, e.released, e.retain, e.subscription_id};
   batch_.Put(keys::queued(client_id, e.seq), records::encode_entry(r));
 }
 
@@ -202,7 +203,8 @@ void RocksdbSink::adopt(const RestoredShard& restored) {
       auto [it, added] = messages_.try_emplace(r.message, Stored{r.message_id, 0});
       if (added) r.message->add_ref();
       ++it->second.entries;
-      Entry e{r.seq, r.message, r.message_id, r.qos, r.packet_id, r.released};
+      Entry e{r.seq,       r.message,  r.message_id, r.qos,
+              r.packet_id, r.released, r.retain,     r.subscription_id};
       if (r.packet_id)
         c.inflight.push_back(e);
       else

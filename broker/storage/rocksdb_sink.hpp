@@ -34,7 +34,7 @@ class RocksdbSink final : public StorageSink {
                           const SubscriptionOptions& options) override;
   void subscription_removed(std::string_view client_id, std::string_view filter) override;
   void message_added(std::string_view client_id, const PublishedMessage& m, std::uint8_t qos,
-                     std::uint16_t packet_id) override;
+                     std::uint16_t packet_id, bool retain, std::uint32_t subscription_id) override;
   void message_released(std::string_view client_id, std::uint16_t packet_id) override;
   void message_done(std::string_view client_id, std::uint16_t packet_id) override;
   void inbound_qos2_received(std::string_view client_id, std::uint16_t packet_id) override;
@@ -54,6 +54,8 @@ class RocksdbSink final : public StorageSink {
     std::uint8_t qos = 1;
     std::uint16_t packet_id = 0;
     bool released = false;
+    bool retain = false;
+    std::uint32_t subscription_id = 0;
   };
   struct Client {
     std::uint64_t next_seq = 1;

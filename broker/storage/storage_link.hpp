@@ -49,10 +49,10 @@ class StorageLink {
     sink_->subscription_removed(id.view(), f);
   }
   void message_added(const ClientName& id, const PublishedMessage& m, std::uint8_t qos,
-                     std::uint16_t packet_id) {
+                     std::uint16_t packet_id, bool retain, std::uint32_t subscription_id) {
     if (!sink_) return;
     wrote();
-    sink_->message_added(id.view(), m, qos, packet_id);
+    sink_->message_added(id.view(), m, qos, packet_id, retain, subscription_id);
   }
   void message_released(const ClientName& id, std::uint16_t packet_id) {
     if (!sink_) return;

@@ -114,8 +114,12 @@ std::string encode_entry(const QueueEntry& e) {
       .num(e.qos)
       .num(e.packet_id)
       .num(static_cast<std::uint8_t>(e.released))
+      .num(static_cast<std::uint8_t>(e.retain))
+      .num(e.subscription_id)
       .take();
 }
+
+constexpr std::size_t kEntryBaseSize = 8 + 1 + 2 + 1;
 
 std::optional<QueueEntry> decode_entry(std::string_view v) {
   Reader r(v);
@@ -124,6 +128,10 @@ std::optional<QueueEntry> decode_entry(std::string_view v) {
   e.qos = r.num<std::uint8_t>();
   e.packet_id = r.num<std::uint16_t>();
   e.released = r.num<std::uint8_t>() != 0;
+  if (v.size() > kEntryBaseSize) {  // (entries written before these two fields end here)
+    e.retain = r.num<std::uint8_t>() != 0;
+    e.subscription_id = r.num<std::uint32_t>();
+  }
   if (!r.done() || e.qos < 1 || e.qos > 2) return std::nullopt;
   return e;
 }

@@ -23,8 +23,10 @@ PublishedMessage* decode_message(std::string_view v, bool* expired);
 struct QueueEntry {
   std::uint64_t message_id = 0;
   std::uint8_t qos = 1;
-  std::uint16_t packet_id = 0;  // 0: queued; else in flight
-  bool released = false;        // QoS 2: PUBREC received, PUBREL sent
+  std::uint16_t packet_id = 0;        // 0: queued; else in flight
+  bool released = false;              // QoS 2: PUBREC received, PUBREL sent
+  bool retain = false;                // sent with the retain flag (retain as published)
+  std::uint32_t subscription_id = 0;  // MQTT 5 Subscription Identifier it goes with (0: none)
 };
 std::string encode_entry(const QueueEntry& e);
 std::optional<QueueEntry> decode_entry(std::string_view v);

@@ -212,8 +212,9 @@ RestoredState recover_state(rocksdb::DB& db, unsigned shards) {
       }
       sm.used = true;
       sm.message->add_ref();
-      r.messages.push_back(
-          RestoredEntry{sm.message, id, q.seq, q.entry.qos, q.entry.packet_id, q.entry.released});
+      r.messages.push_back(RestoredEntry{sm.message, id, q.seq, q.entry.qos, q.entry.packet_id,
+                                         q.entry.released, q.entry.retain,
+                                         q.entry.subscription_id});
       ++state.messages;
     }
     state.shards[home].sessions.push_back(std::move(r));

@@ -27,9 +27,11 @@ class StorageSink {
   virtual void subscription_added(std::string_view client_id, std::string_view filter,
                                   const SubscriptionOptions& options) = 0;
   virtual void subscription_removed(std::string_view client_id, std::string_view filter) = 0;
-  // A QoS 1/2 message for the session, queued or (packet_id != 0) in flight.
+  // A QoS 1/2 message for the session, queued or (packet_id != 0) in flight, with the retain
+  // flag and subscription identifier it goes with.
   virtual void message_added(std::string_view client_id, const PublishedMessage& m,
-                             std::uint8_t qos, std::uint16_t packet_id) = 0;
+                             std::uint8_t qos, std::uint16_t packet_id, bool retain,
+                             std::uint32_t subscription_id) = 0;
   // QoS 2: PUBREC received, PUBREL sent.
   virtual void message_released(std::string_view client_id, std::uint16_t packet_id) = 0;
   // The client acknowledged the message for good (PUBACK, PUBCOMP).

@@ -140,3 +140,41 @@ def test_a_store_that_cannot_be_opened_stops_start_up(tmp_path):
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 1
     assert f"cannot open the store at '{tmp_path / 'data'}'" in p.stderr + p.stdout
+
+
+def test_queued_message_keeps_its_retain_flag_and_subscription_identifier(durable):
+    """A retained message queued for an offline MQTT 5 session whose subscription has Retain As
+    Published and a Subscription Identifier comes back after kill -9 as it would have gone."""
+    import struct
+
+    import raw_mqtt as mq
+
+    broker = durable(shards=1)  # one shard: the PUBACK below follows every write before it
+    cid = unique_client_id("flags")
+    expiry = mq.property_block((0x11, struct.pack("!I", 600)))
+    sub = mq.RawConnection(broker.host, broker.port)
+    assert sub.connect(cid, mq.MQTT5, clean=False, properties=expiry)[1] == 0
+    body = (struct.pack("!H", 1) + mq.property_block((0x0B, mq.varint(5)))  # Subscription Id 5
+            + mq.utf8("flags/#") + bytes([1 | 0x08]))  # QoS 1, Retain As Published
+    sub.send(mq.packet(mq.SUBSCRIBE, 0x2, body))
+    assert sub.read_packet().type == mq.SUBACK
+    sub.send(mq.disconnect_packet(mq.MQTT5))
+    sub.read_until_closed()
+
+    pub = mq.connected(broker.host, broker.port, unique_client_id("pub"), mq.MQTT5)
+    pub.send(mq.publish_packet("flags/t", b"kept", qos=1, retain=True, packet_id=1,
+                               version=mq.MQTT5))
+    assert pub.read_packet().type == mq.PUBACK
+    pub.close()
+
+    kill_and_restart(broker)
+    again = mq.RawConnection(broker.host, broker.port)
+    present, code, _ = again.connect(cid, mq.MQTT5, clean=False, properties=expiry)
+    assert code == 0 and present
+    p = again.read_packet()
+    m = mq.parse_publish(p, mq.MQTT5)
+    assert (m.topic, m.payload, m.retain) == ("flags/t", b"kept", True)
+    topic_len = struct.unpack_from("!H", p.body)[0]
+    props = mq.v5_properties(p.body, 2 + topic_len + 2)
+    assert mq.read_varint(props[0x0B], 0)[0] == 5, props
+    again.close()

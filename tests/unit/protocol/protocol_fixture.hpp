@@ -106,8 +106,8 @@ class TestSink final : public StorageSink {
     ++writes;
   }
   void subscription_removed(std::string_view, std::string_view) override { ++writes; }
-  void message_added(std::string_view, const PublishedMessage&, std::uint8_t,
-                     std::uint16_t) override {
+  void message_added(std::string_view, const PublishedMessage&, std::uint8_t, std::uint16_t, bool,
+                     std::uint32_t) override {
     ++writes;
     ++messages;
   }

@@ -54,12 +54,22 @@ TEST_CASE("storage records: read back as written; damaged ones are refused", "[s
   CHECK(records::decode_message(v.substr(0, v.size() - 1), &expired) == nullptr);
   m->release();
 
-  records::QueueEntry e{42, 2, 9, true};
-  auto e2 = records::decode_entry(records::encode_entry(e));
+  records::QueueEntry e{42, 2, 9, true, true, 77};
+  const std::string ev = records::encode_entry(e);
+  auto e2 = records::decode_entry(ev);
   REQUIRE(e2);
   CHECK(e2->message_id == 42);
   CHECK(e2->packet_id == 9);
   CHECK(e2->released);
+  CHECK(e2->retain);
+  CHECK(e2->subscription_id == 77);
+  // An entry as written before the retain flag and subscription identifier: read without them.
+  auto old = records::decode_entry(ev.substr(0, 12));
+  REQUIRE(old);
+  CHECK(old->packet_id == 9);
+  CHECK(!old->retain);
+  CHECK(old->subscription_id == 0);
+  CHECK(!records::decode_entry(ev.substr(0, 14)));  // cut in the middle: refused
 
   records::SessionRecord s{3600, std::string("user")};
   auto s2 = records::decode_session(records::encode_session(s));

@@ -103,8 +103,8 @@ TEST_CASE("storage sink: a message queued for two sessions is stored once, delet
     Store st(dir.path);
     st.sink->session_opened("a", std::nullopt, 60);
     st.sink->session_opened("b", std::nullopt, 60);
-    st.sink->message_added("a", *m, 1, 0);
-    st.sink->message_added("b", *m, 1, 0);
+    st.sink->message_added("a", *m, 1, 0, false, 0);
+    st.sink->message_added("b", *m, 1, 0, false, 0);
     st.commit(4);
   }
   auto kinds = key_kinds(dir.path);
@@ -118,13 +118,13 @@ TEST_CASE("storage sink: a message queued for two sessions is stored once, delet
     PublishedMessage* back = st.restored.shards[0].sessions[0].messages.at(0).message;
     CHECK(back == st.restored.shards[0].sessions[1].messages.at(0).message);
     // a: sent (packet id 5) and acknowledged; b: sent and acknowledged.
-    st.sink->message_added("a", *back, 1, 5);
+    st.sink->message_added("a", *back, 1, 5, false, 0);
     st.sink->message_done("a", 5);
     st.commit(2);
     auto mid = key_kinds(dir.path + "");  // read-only opens beside the writer are allowed
     CHECK(mid['m'] == 1);
     CHECK(mid['q'] == 1);
-    st.sink->message_added("b", *back, 1, 9);
+    st.sink->message_added("b", *back, 1, 9, false, 0);
     st.sink->message_done("b", 9);
     st.commit(4);
   }
@@ -147,10 +147,10 @@ TEST_CASE("storage: recovery round trip, sessions to their home shard", "[storag
     Store st(dir.path);
     st.sink->session_opened("dev/1", std::string_view("alice"), 3600);
     st.sink->subscription_added("dev/1", "t/#", SubscriptionOptions{2, true, false, 3});
-    st.sink->message_added("dev/1", *q1, 1, 0);
-    st.sink->message_added("dev/1", *q1, 1, 4);  // q1 left the queue: in flight as 4
-    st.sink->message_added("dev/1", *q2, 2, 0);
-    st.sink->message_added("dev/1", *q2, 2, 5);  // and q2 after it, as 5
+    st.sink->message_added("dev/1", *q1, 1, 0, false, 0);
+    st.sink->message_added("dev/1", *q1, 1, 4, false, 0);  // q1 left the queue: in flight as 4
+    st.sink->message_added("dev/1", *q2, 2, 0, true, 3);
+    st.sink->message_added("dev/1", *q2, 2, 5, true, 3);  // and q2 after it, as 5
     st.sink->message_released("dev/1", 5);
     st.sink->inbound_qos2_received("dev/1", 7);  // the client's own QoS 2 publishes
     st.sink->inbound_qos2_received("dev/1", 8);
@@ -195,6 +195,9 @@ TEST_CASE("storage: recovery round trip, sessions to their home shard", "[storag
     CHECK(s.messages[1].message->payload() == "two");
     CHECK(s.messages[1].packet_id == 5);
     CHECK(s.messages[1].released);
+    CHECK(s.messages[1].retain);
+    CHECK(s.messages[1].subscription_id == 3);
+    CHECK(!s.messages[0].retain);
     CHECK(st.restored.next_message_id > s.messages[1].message_id);
     CHECK(s.qos2_awaiting_rel == std::vector<std::uint16_t>{8});
     REQUIRE(s.will);
