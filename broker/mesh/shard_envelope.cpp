@@ -59,6 +59,7 @@ void release_envelope(const ShardEnvelope& e) {
     case K::barrier:
     case K::barrier_ack:
     case K::peer_durable:
+    case K::peer_ticket:
     case K::client_ack:
     case K::inbound_qos2:
     case K::release:

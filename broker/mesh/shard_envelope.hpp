@@ -24,6 +24,8 @@ struct ShardEnvelope {
     publish,          // ptr: PublishedMessage*; match it against this shard's index;
                       // target:aux the PeerDurability ticket (0: none)
     peer_durable,     // target:aux: this shard's writes for that ticket are on disk
+    peer_ticket,      // target:aux: a ticket for what came before it on this ring (a
+                      // shared_deliver): confirm it once this shard's writes for it are on disk
     retain_set,       // ptr: PublishedMessage* (empty payload: delete); seq: Lamport order
     interest_add,     // ptr: std::string* filter the sender now has subscribers for
     interest_remove,  // ptr: std::string* filter the sender no longer has
@@ -61,7 +63,7 @@ struct ShardEnvelope {
   std::uint32_t target = 0;
   std::uint32_t aux = 0;
 
-  // publish, peer_durable, inbound_qos2: the PeerDurability ticket, in target:aux.
+  // publish, peer_durable, peer_ticket, inbound_qos2: the PeerDurability ticket, in target:aux.
   std::uint64_t ticket() const { return (std::uint64_t(target) << 32) | aux; }
   ShardEnvelope& set_ticket(std::uint64_t t) {
     target = static_cast<std::uint32_t>(t >> 32);

@@ -12,6 +12,7 @@
 #include "broker/message/local_publish.hpp"
 #include "broker/routing/router.hpp"
 #include "broker/session/session_store.hpp"
+#include "broker/storage/storage_link.hpp"
 
 namespace shardmq::broker {
 
@@ -61,6 +62,12 @@ bool Router::dispatch(SharedGroup& g, const LocalPublish& p, unsigned from,
              ShardEnvelope{ShardEnvelope::Kind::shared_deliver, flags, ctx_.self(), g.id, msg,
                            m.index, m.generation},
              nullptr);
+  // "sync": the member's home confirms once it has written it (the publisher's
+  // acknowledgement, here or on the shard it came from, waits for that).
+  if (p.qos && storage_.peers().enabled()) {
+    ShardEnvelope t{ShardEnvelope::Kind::peer_ticket, 0, ctx_.self()};
+    mesh_.push(m.home, t.set_ticket(storage_.peers().sent(std::uint64_t(1) << m.home)), nullptr);
+  }
   return mesh_.congested(m.home);
 }
 

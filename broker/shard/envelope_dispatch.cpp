@@ -17,9 +17,16 @@ void Shard::on_envelope(const ShardEnvelope& e) {
   using K = ShardEnvelope::Kind;
   switch (e.kind) {
     // Routing.
-    case K::publish:
+    case K::publish: {
+      const std::uint64_t own_before = storage_->peers().last_ticket();
       router_->route_arrived(static_cast<PublishedMessage*>(e.ptr), e.from, e.seq);
-      // What that wrote here must be on disk before its publisher is acknowledged.
+      // What that wrote here, and on the shards it handed the publish to (a shared
+      // subscription's member), must be on disk before its publisher is acknowledged.
+      const std::uint64_t own = storage_->peers().last_ticket();
+      return storage_->peers().arrived(e.from, e.ticket(), storage_->write_mark(),
+                                       own != own_before ? own : 0);
+    }
+    case K::peer_ticket:
       return storage_->peers().arrived(e.from, e.ticket(), storage_->write_mark());
     case K::peer_durable:
       return storage_->peers().confirmed(e.from, e.ticket());

@@ -11,8 +11,10 @@
 //   it was handled; once that mark is durable, one confirmation goes back (one per origin and
 //   turn, however many publishes it covers).
 //
-// Shared-subscription deliveries that pass through the group's owner shard to a member's
-// home on a third shard are not covered (docs/operations.md).
+// - a relay: a shared-subscription publish goes to the group's owner shard, which hands it to
+//   a member homed on a third shard, taking a ticket of its own for that (sent after the
+//   delivery as a peer_ticket envelope); the owner confirms the origin's ticket only once its
+//   own ticket is through too (arrived's `own`).
 //
 // Owns: the counters. Called by: the router (sent), the envelope dispatch (arrived,
 // confirmed), the shard's turn end (confirm), the protocol (through).
@@ -57,12 +59,15 @@ class PeerDurability {
   }
 
   // Peer: a publish with `ticket` from `from` was handled; this shard's writes for it are
-  // those up to `write_mark`.
-  void arrived(unsigned from, std::uint64_t ticket, std::uint64_t write_mark) {
+  // those up to `write_mark`, and other shards' (it handed the publish on) those of its own
+  // tickets up to `own` (0: none).
+  void arrived(unsigned from, std::uint64_t ticket, std::uint64_t write_mark,
+               std::uint64_t own = 0) {
     if (!ticket) return;
     Arrived& a = arrived_[from];
     a.ticket = ticket;
     a.mark = write_mark;
+    a.own = std::max(a.own, own);
     if (!a.listed) {
       a.listed = true;
       waiting_.push_back(static_cast<std::uint16_t>(from));
@@ -72,11 +77,13 @@ class PeerDurability {
   template <typename Confirm>
   void confirm(std::uint64_t durable_through, Confirm&& confirm) {
     if (waiting_.empty()) return;
+    const std::uint64_t own_through = through();
     std::size_t kept = 0;
     for (std::uint16_t from : waiting_) {
       Arrived& a = arrived_[from];
-      if (a.mark <= durable_through) {
+      if (a.mark <= durable_through && a.own <= own_through) {
         a.listed = false;
+        a.own = 0;
         confirm(static_cast<unsigned>(from), a.ticket);
       } else {
         waiting_[kept++] = from;
@@ -89,6 +96,7 @@ class PeerDurability {
   struct Arrived {
     std::uint64_t ticket = 0;
     std::uint64_t mark = 0;
+    std::uint64_t own = 0;  // this shard's own ticket it waits for too
     bool listed = false;
   };
   bool enabled_ = false;

@@ -178,3 +178,38 @@ def test_queued_message_keeps_its_retain_flag_and_subscription_identifier(durabl
     props = mq.v5_properties(p.body, 2 + topic_len + 2)
     assert mq.read_varint(props[0x0B], 0)[0] == 5, props
     again.close()
+
+
+def test_shared_subscription_messages_to_offline_members_survive_kill(durable, paho):
+    """Three shards: a shared group's owner hands each message to a member homed wherever its
+    client id puts it, often a third shard; the PUBACK waits for that shard's write too."""
+    broker = durable(shards=3)
+    members = [unique_client_id(f"shm{i}") for i in range(4)]
+    for cid in members:
+        m = paho(broker, client_id=cid, clean_session=False, protocol=MQTTv5,
+                 session_expiry=3600).connect()
+        m.subscribe("$share/g/shd/#", 1)
+        m.disconnect()
+    pubs = [paho(broker, protocol=MQTTv5).connect() for _ in range(3)]
+    sent = set()
+    for i in range(60):  # each returns after its PUBACK
+        payload = f"s{i}".encode()
+        pubs[i % 3].publish(f"shd/{i}", payload, qos=1)
+        sent.add(payload)
+    for p in pubs:
+        p.close()
+
+    kill_and_restart(broker)
+    got = set()
+    for cid in members:
+        again = paho(broker, client_id=cid, clean_session=False, protocol=MQTTv5,
+                     session_expiry=3600).connect()
+        assert again.connack == (True, 0)
+        # Read what its session holds: a marker published to it alone comes after.
+        marker = f"end-{cid}".encode()
+        again.subscribe(f"shd-marker/{cid}", 1)
+        paho(broker, protocol=MQTTv5).connect().publish(f"shd-marker/{cid}", marker, qos=1)
+        again.wait_for_payload(marker)
+        got |= {payload for payload in again.payloads() if payload != marker}
+        again.close()
+    assert sent <= got, f"lost: {sorted(sent - got)}"

@@ -73,5 +73,18 @@ TEST_CASE("peer durability: a peer confirms each origin's newest ticket once it 
   CHECK(confirm(p, 1000).empty());
 }
 
+TEST_CASE("peer durability: a relay confirms only once its own ticket for the hand-off is through",
+          "[storage][peer_durability]") {
+  PeerDurability owner(3, true);       // shard 1: a shared group's owner
+  owner.arrived(0, 4, 10);             // shard 0's publish, nothing handed on
+  const auto own = owner.sent(0b100);  // the next goes to a member homed on shard 2
+  owner.arrived(0, 5, 11, own);
+  CHECK(confirm(owner, 11).empty());  // written here, not yet on shard 2
+  owner.confirmed(2, own);
+  CHECK(confirm(owner, 11) == Confirmed{{0, 5}});
+  owner.arrived(0, 6, 12);  // later, nothing handed on: waits for nothing of the old hand-off
+  CHECK(confirm(owner, 12) == Confirmed{{0, 6}});
+}
+
 }  // namespace
 }  // namespace shardmq::broker
