@@ -1,12 +1,14 @@
 #include "broker/storage/storage_service.hpp"
 
 #include <rocksdb/db.h>
+#include <rocksdb/memtablerep.h>
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
 
 #include <chrono>
 #include <ctime>
 #include <filesystem>
+#include <memory>
 #include <system_error>
 
 #include "broker/log.hpp"
@@ -43,6 +45,13 @@ rocksdb::Options store_options() {
   rocksdb::Options options;
   options.create_if_missing = true;
   options.manual_wal_flush = false;
+  // The running broker only writes (it reads the store once, at start-up), and most of what
+  // it writes is deleted again soon (a message and its entry, gone at the PUBACK): an
+  // unsorted memtable takes each write as an append, sorted once when it is flushed, where
+  // the default skip list spent most of the writer's time comparing keys
+  // (docs/benchmarks.md, "Durability"). One writer thread: no concurrent memtable writes.
+  options.memtable_factory = std::make_shared<rocksdb::VectorRepFactory>();
+  options.allow_concurrent_memtable_write = false;
   return options;
 }
 
