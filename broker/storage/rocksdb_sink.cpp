@@ -239,7 +239,8 @@ std::uint8_t RocksdbSink::failing() const {
 }
 
 std::uint64_t RocksdbSink::durable_through() const {
-  if (!acks_wait_) return told_;  // "batched": acknowledged before the write
+  // "batched": acknowledged before the write, while the writer keeps up.
+  if (!acks_wait_ && !service_.backlogged(shard_)) return told_;
   return std::max(settled_, service_.durable_through(shard_));
 }
 

@@ -22,6 +22,7 @@ struct StorageService::Lane {
   std::uint64_t queued_through = 0;
   std::function<void()> wake;
   std::atomic<std::uint64_t> durable{0};
+  std::atomic<std::uint64_t> backlog_bytes{0};  // submitted, not yet written
 };
 
 namespace {
@@ -158,6 +159,10 @@ std::uint64_t StorageService::durable_through(unsigned shard) const {
   return lanes_[shard]->durable.load(std::memory_order_acquire);
 }
 
+bool StorageService::backlogged(unsigned shard) const {
+  return lanes_[shard]->backlog_bytes.load(std::memory_order_relaxed) > kBacklogLimitBytes;
+}
+
 void StorageService::attach(unsigned shard, std::function<void()> wake) {
   std::lock_guard lock(mu_);
   lanes_[shard]->wake = std::move(wake);
@@ -172,6 +177,7 @@ void StorageService::submit(unsigned shard, rocksdb::WriteBatch&& batch, std::ui
   {
     std::lock_guard lock(mu_);
     Lane& l = *lanes_[shard];
+    l.backlog_bytes.fetch_add(batch.GetDataSize(), std::memory_order_relaxed);
     l.queued.push_back(std::move(batch));
     l.queued_through = through;
     pending_ = true;
@@ -237,8 +243,13 @@ void StorageService::write_loop() {
     }
 
     if (status.ok())
-      for (auto& batches : taken)
-        batches.clear();
+      for (std::size_t i = 0; i < taken.size(); ++i) {
+        std::uint64_t bytes = 0;
+        for (const rocksdb::WriteBatch& b : taken[i])
+          bytes += b.GetDataSize();
+        lanes_[i]->backlog_bytes.fetch_sub(bytes, std::memory_order_relaxed);
+        taken[i].clear();
+      }
     lock.lock();
     if (!status.ok()) {
       const Failure was = failure_.exchange(

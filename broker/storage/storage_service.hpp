@@ -58,6 +58,11 @@ class StorageService {
   // Queues the batch; every write up to `through` is in it or in one queued before.
   void submit(unsigned shard, rocksdb::WriteBatch&& batch, std::uint64_t through);
   std::uint64_t durable_through(unsigned shard) const;
+  // More than kBacklogLimitBytes of the shard's batches wait for the writer: under "batched",
+  // acknowledgements then wait for the disk as under "sync", which holds the publishers back
+  // (TCP back-pressure) until the writer catches up, instead of the backlog growing in memory.
+  static constexpr std::uint64_t kBacklogLimitBytes = 64ull << 20;
+  bool backlogged(unsigned shard) const;
   // While the last write or sync failed (a full disk, an I/O error) and until one succeeds:
   // what is not durable yet is refused rather than waited for (ClientProtocol::release_acks).
   enum class Failure : std::uint8_t { none, no_space, io_error };

@@ -95,6 +95,34 @@ TEST_CASE("storage sink: one batch per turn, durable once the writer has synced 
   CHECK(kinds['u'] == 1);
 }
 
+TEST_CASE("storage sink: batched acknowledges at once, until the writer's backlog is too big",
+          "[storage][sink]") {
+  TempDir dir;
+  Config c = storage_config(dir.path);
+  c.durability = Config::Durability::batched;
+  auto opened = StorageService::open(c, 1);
+  REQUIRE(opened);
+  std::unique_ptr<StorageService> service = std::move(*opened);
+  RocksdbSink sink(*service, 0, [] {});
+  // The writer has not started: what the sink hands over stays in its backlog.
+  sink.session_opened("small", std::nullopt, 60);
+  sink.end_turn();
+  CHECK(sink.durable_through() == 1);  // batched: durable as far as the acknowledgement goes
+  const std::string big(StorageService::kBacklogLimitBytes + 1, 'x');
+  PublishedMessage* m = PublishedMessage::create("t", "", big, 1, false, 0);
+  sink.session_opened("big", std::nullopt, 60);
+  sink.message_added("big", *m, 1, 0, false, 0);
+  sink.end_turn();
+  CHECK(service->backlogged(0));
+  CHECK(sink.durable_through() < 3);  // the publisher's PUBACK waits for the writer now
+  service->start();
+  for (int i = 0; i < 1000 && sink.durable_through() < 3; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  CHECK(sink.durable_through() == 3);
+  CHECK_FALSE(service->backlogged(0));
+  m->release();
+}
+
 TEST_CASE("storage sink: a message queued for two sessions is stored once, deleted with the last",
           "[storage][sink]") {
   TempDir dir;
