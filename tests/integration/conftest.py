@@ -10,6 +10,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 from auth_broker import AuthBroker  # noqa: E402
 from broker_process import BrokerOptions, BrokerProcess, broker_kind, shardmq_binary  # noqa: E402
+from durable_broker import DurableBroker  # noqa: E402
 import npm_install  # noqa: E402
 from paho_client import MQTTv311, PahoClient  # noqa: E402
 from raw_mqtt import RawConnection  # noqa: E402
@@ -140,6 +141,22 @@ def started(tmp_path):
         b.workdir.mkdir(parents=True, exist_ok=True)
         brokers.append(b)
         return b.start()
+
+    yield start
+    for b in brokers:
+        b.stop_and_check()
+
+
+@pytest.fixture
+def durable(tmp_path):
+    """durable(**kw) starts a DurableBroker (durable_broker.py) in the test's directory; each is
+    stopped and checked at the end."""
+    brokers = []
+
+    def start(**kw):
+        b = DurableBroker(tmp_path, **kw).start()
+        brokers.append(b)
+        return b
 
     yield start
     for b in brokers:

@@ -15,26 +15,11 @@ import time
 import pytest
 
 import raw_mqtt as mq
-from durable_broker import DurableBroker
 from paho_client import unique_client_id
 
 PUBLISHERS = 4
 TOPIC_PREFIX = "qos2-durable"
 SHORT_EXPIRY_S = 2  # what a DISCONNECT shortens a session's expiry to
-
-
-@pytest.fixture
-def durable(tmp_path):
-    brokers = []
-
-    def start(**kw):
-        b = DurableBroker(tmp_path, **kw).start()
-        brokers.append(b)
-        return b
-
-    yield start
-    for b in brokers:
-        b.stop_and_check()
 
 
 def session_properties(version, expiry_s=300):
@@ -60,10 +45,15 @@ def expect_ack(c, ptype, packet_id, reason=0):
     assert got == reason, f"packet type {ptype} reason {got:#x}, expected {reason:#x}"
 
 
-def subscribe_offline(broker, client_id, version, topic):
+def connect_persistent(broker, client_id, version):
     c = mq.RawConnection(broker.host, broker.port)
     _, code, _ = c.connect(client_id, version, clean=False, properties=session_properties(version))
-    assert code == 0
+    assert code == 0, f"CONNACK code {code}"
+    return c
+
+
+def subscribe_offline(broker, client_id, version, topic):
+    c = connect_persistent(broker, client_id, version)
     assert c.subscribe([(topic, 2)]) == [2]
     c.send(mq.disconnect_packet(version))
     c.close()
@@ -101,10 +91,7 @@ def test_qos2_publish_resent_after_kill_is_delivered_once(durable, version, shar
 
     publishers = [unique_client_id(f"pub{i}") for i in range(PUBLISHERS)]
     for i, client_id in enumerate(publishers):
-        c = mq.RawConnection(broker.host, broker.port)
-        _, code, _ = c.connect(client_id, version, clean=False,
-                               properties=session_properties(version))
-        assert code == 0
+        c = connect_persistent(broker, client_id, version)
         c.send(mq.publish_packet(topic, f"m{i}".encode(), qos=2, packet_id=7, version=version))
         expect_ack(c, mq.PUBREC, 7)
         c.close()  # no PUBREL: the exchange is half done when the broker dies
@@ -144,10 +131,7 @@ def test_released_qos2_id_may_be_used_again_after_kill(durable, shards):
 
     publishers = [unique_client_id(f"pub{i}") for i in range(PUBLISHERS)]
     for i, client_id in enumerate(publishers):
-        c = mq.RawConnection(broker.host, broker.port)
-        _, code, _ = c.connect(client_id, version, clean=False,
-                               properties=session_properties(version))
-        assert code == 0
+        c = connect_persistent(broker, client_id, version)
         c.send(mq.publish_packet(topic, f"first{i}".encode(), qos=2, packet_id=9,
                                  version=version))
         expect_ack(c, mq.PUBREC, 9)
@@ -183,10 +167,7 @@ def test_session_expiry_set_by_disconnect_is_stored(durable):
     broker = durable(shards=1)  # one shard: the PUBACK below follows every write before it
     kept, shortened, ended = (unique_client_id(n) for n in ("kept", "short", "ended"))
     for client_id, disconnect_expiry in ((kept, 600), (shortened, SHORT_EXPIRY_S), (ended, 0)):
-        c = mq.RawConnection(broker.host, broker.port)
-        _, code, _ = c.connect(client_id, version, clean=False,
-                               properties=session_properties(version))
-        assert code == 0
+        c = connect_persistent(broker, client_id, version)
         assert c.subscribe([(f"{TOPIC_PREFIX}/{client_id}", 1)]) == [1]
         # DISCONNECT with reason 0 and a Session Expiry Interval property.
         props = mq.property_block((0x11, struct.pack("!I", disconnect_expiry)))

@@ -4,24 +4,9 @@ false, MQTT 5 Session Expiry), the session itself with session present, retained
 retained clears."""
 import pytest
 
-from durable_broker import DurableBroker
 from paho_client import MQTTv5, MQTTv311, PahoClient, unique_client_id
 
 PROTOCOLS = {"v311": MQTTv311, "v5": MQTTv5}
-
-
-@pytest.fixture
-def durable(tmp_path):
-    brokers = []
-
-    def start(**kw):
-        b = DurableBroker(tmp_path, **kw).start()
-        brokers.append(b)
-        return b
-
-    yield start
-    for b in brokers:
-        b.stop_and_check()
 
 
 @pytest.fixture
