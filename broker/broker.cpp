@@ -7,6 +7,8 @@
 #include <chrono>
 #include <future>
 
+#include <fmt/format.h>
+
 #include "broker/auth/auth_services.hpp"
 #include "broker/log.hpp"
 #include "broker/shard/shard.hpp"
@@ -38,8 +40,16 @@ Broker::~Broker() {
 bool Broker::start() {
   std::vector<int> cpus = usable_cpus();
   unsigned n = config_.shards ? config_.shards : static_cast<unsigned>(cpus.size());
-  // Pinning only makes sense when there is a core for every shard.
+  // Pinning only makes sense when there is a core for every shard; with more shards than
+  // cores (one shard's io_uring holds at most RLIMIT_NOFILE sockets, so a million connections
+  // on a host with a low limit need many) the threads share the cores as the kernel sees fit.
   bool pin = n <= cpus.size();
+  if (pin)
+    log_info("{} shard(s) pinned one per CPU, to CPUs {}", n,
+             fmt::join(cpus.begin(), cpus.begin() + n, ","));
+  else
+    log_info("{} shards on {} usable CPU(s): not pinned, the shards' threads share the CPUs", n,
+             cpus.size());
   for (const ListenerConfig& l : config_.listeners) {
     auto rt = ListenerRuntime::create(l);
     if (!rt) {

@@ -1,4 +1,5 @@
 """Operator-facing behaviour: the PROXY protocol header, and SIGHUP certificate reload."""
+import os
 import pathlib
 import signal
 import socket
@@ -9,7 +10,8 @@ import time
 import pytest
 
 import raw_mqtt
-from broker_process import HOST, SANITIZER_MARKERS, broker_kind, free_port, shardmq_binary
+from broker_process import (HOST, SANITIZER_MARKERS, BrokerOptions, BrokerProcess, broker_kind,
+                            free_port, shardmq_binary)
 from tls_certs import make_certs
 from wait_condition import wait_until
 
@@ -123,3 +125,25 @@ def test_sighup_reloads_certificates_and_keeps_connections(tmp_path):
         after.close()
     finally:
         b.stop()
+
+
+@pytest.mark.parametrize("extra", [0, 1], ids=["one-per-cpu", "more-than-cpus"])
+def test_the_log_says_how_shards_are_pinned(tmp_path, extra):
+    """As many shards as usable CPUs: pinned, one each; more (a host whose open-file limit caps
+    each shard's sockets): not pinned, sharing the CPUs. Either way the broker serves."""
+    if broker_kind() != "shardmq":
+        pytest.skip("shardmq's own start-up log")
+    cpus = sorted(os.sched_getaffinity(0))
+    shards = len(cpus) + extra
+    b = BrokerProcess(BrokerOptions(kind="shardmq", shards=shards), tmp_path).start()
+    try:
+        c = raw_mqtt.connected(b.host, b.port, "pinning")
+        c.close()
+        log = b.log_text()
+        if extra:
+            assert f"{shards} shards on {len(cpus)} usable CPU(s): not pinned" in log, log
+        else:
+            assert (f"{shards} shard(s) pinned one per CPU, to CPUs "
+                    + ",".join(map(str, cpus))) in log, log
+    finally:
+        b.stop_and_check()
