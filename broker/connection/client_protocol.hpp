@@ -123,6 +123,8 @@ class ClientProtocol final : public ConnectionEvents, public AuthWaiter, public 
   void handle_client_ack(Connection& c, core::PacketType type, std::uint16_t packet_id);
   void send_publish_ack(Connection& c, std::uint32_t ack);
   bool refuse_unstored(Connection& c, std::uint32_t ack, core::ReasonCode reason);
+  void send_refusal(Connection& c, std::uint16_t packet_id, std::uint8_t qos,
+                    core::ReasonCode reason, std::string_view why);
   void refuse_publish(Connection& c, std::uint16_t packet_id, std::uint8_t qos,
                       core::ReasonCode reason);
   ConnectionRef self(const Connection& c) const;

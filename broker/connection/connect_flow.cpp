@@ -98,7 +98,7 @@ void ClientProtocol::handle_connect(Connection& c, const core::Connect& p) {
   }
   if (c.will && storage_.stores() && !c.session_expiry_zero) {
     c.will->add_ref();
-    req->will = c.will;
+    req->will = MessageRef(c.will);
   }
   // Nothing more is read from the client until the verdict (and then the home shard) answers.
   c.state = Connection::State::authenticating;

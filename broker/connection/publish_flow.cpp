@@ -122,24 +122,26 @@ void ClientProtocol::acknowledge(Connection& c, std::uint32_t ack, std::uint64_t
 void ClientProtocol::refuse_publish(Connection& c, std::uint16_t packet_id, std::uint8_t qos,
                                     ReasonCode reason) {
   if (qos == 0) return;
-  if (c.version == ProtocolVersion::v5) {
-    if (qos == 1) {
-      core::PubAck deny;
-      deny.packet_id = packet_id;
-      deny.reason_code = reason;
-      if (c.problem_info) deny.properties.reason_string = core::reason_code_name(reason);
-      connections_.send_packet(c, deny);
-    } else {
-      core::PubRec deny;
-      deny.packet_id = packet_id;
-      deny.reason_code = reason;
-      if (c.problem_info) deny.properties.reason_string = core::reason_code_name(reason);
-      connections_.send_packet(c, deny);
-    }
-    return;
-  }
+  if (c.version == ProtocolVersion::v5)
+    return send_refusal(c, packet_id, qos, reason, core::reason_code_name(reason));
   if (qos == 2) c.inbound_qos().qos2_awaiting_rel.push_back(packet_id);
   send_publish_ack(c, packet_id | (qos == 2 ? HeldAcks::kPubRec : 0u));
+}
+
+// MQTT 5: the PUBACK (QoS 1) or PUBREC (QoS 2) that refuses a PUBLISH, with `why` as its Reason
+// String when the client asked for problem information.
+void ClientProtocol::send_refusal(Connection& c, std::uint16_t packet_id, std::uint8_t qos,
+                                  ReasonCode reason, std::string_view why) {
+  auto refuse = [&](auto packet) {
+    packet.packet_id = packet_id;
+    packet.reason_code = reason;
+    if (c.problem_info) packet.properties.reason_string = why;
+    connections_.send_packet(c, packet);
+  };
+  if (qos == 1)
+    refuse(core::PubAck{});
+  else
+    refuse(core::PubRec{});
 }
 
 void ClientProtocol::send_publish_ack(Connection& c, std::uint32_t ack) {
@@ -205,21 +207,12 @@ void ClientProtocol::release_acks() {
 bool ClientProtocol::refuse_unstored(Connection& c, std::uint32_t ack, ReasonCode reason) {
   if (c.version != ProtocolVersion::v5) return false;
   const auto id = static_cast<std::uint16_t>(ack & 0xFFFF);
-  if (ack & HeldAcks::kPubRec) {
+  const bool qos2 = ack & HeldAcks::kPubRec;
+  if (qos2) {
     c.inbound->release(id);
     store_inbound_qos2(c, id, false);
-    core::PubRec rec;
-    rec.packet_id = id;
-    rec.reason_code = reason;
-    if (c.problem_info) rec.properties.reason_string = "the message could not be stored";
-    connections_.send_packet(c, rec);
-  } else {
-    core::PubAck ack_packet;
-    ack_packet.packet_id = id;
-    ack_packet.reason_code = reason;
-    if (c.problem_info) ack_packet.properties.reason_string = "the message could not be stored";
-    connections_.send_packet(c, ack_packet);
   }
+  send_refusal(c, id, qos2 ? 2 : 1, reason, "the message could not be stored");
   ShardCounters::bump(counters_.messages_dropped);
   return true;
 }

@@ -8,10 +8,6 @@ DetachNotice::~DetachNotice() {
   if (will) will->release();
 }
 
-AttachRequest::~AttachRequest() {
-  if (will) will->release();
-}
-
 void release_envelope(const ShardEnvelope& e) {
   using K = ShardEnvelope::Kind;
   switch (e.kind) {

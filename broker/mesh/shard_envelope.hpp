@@ -6,9 +6,9 @@
 #include <cstdint>
 #include <optional>
 #include <string>
-#include <utility>
 #include <vector>
 
+#include "broker/message/message_ref.hpp"
 #include "broker/session/subscription.hpp"
 #include "core/mqtt_types.hpp"
 #include "core/packets.hpp"
@@ -95,23 +95,9 @@ struct AttachRequest {
   bool clean_start = true;
   std::uint32_t session_expiry_s = 0;  // 0: the session ends with the connection
   std::uint16_t receive_maximum = 65535;
-  // The will, for durable storage to keep with the session (one reference, released with the
-  // request); set only when something is stored. The connection keeps its own.
-  PublishedMessage* will = nullptr;
-
-  AttachRequest() = default;
-  AttachRequest(const AttachRequest&) = delete;
-  AttachRequest& operator=(const AttachRequest&) = delete;
-  AttachRequest(AttachRequest&& o) noexcept
-      : client_id(std::move(o.client_id)),
-        username(std::move(o.username)),
-        connection(o.connection),
-        version(o.version),
-        clean_start(o.clean_start),
-        session_expiry_s(o.session_expiry_s),
-        receive_maximum(o.receive_maximum),
-        will(std::exchange(o.will, nullptr)) {}
-  ~AttachRequest();
+  // The will, for durable storage to keep with the session; set only when something is
+  // stored. The connection keeps its own reference.
+  MessageRef will;
 };
 
 struct AttachReply {

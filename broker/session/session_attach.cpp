@@ -86,7 +86,7 @@ void SessionStore::finish_attach(Session* s, AttachRequest& req) {
   s->receive_maximum = req.receive_maximum ? req.receive_maximum : 65535;
   s->expiry_s = req.session_expiry_s;
   storage_.session_opened(s->client_id, s->expiry_s);
-  storage_.will_changed(s->client_id, req.will);
+  storage_.will_changed(s->client_id, req.will.get());
   shared_presence(*s);
   auto* answer = new AttachReply;
   answer->connection = req.connection;

@@ -149,12 +149,12 @@ def started(tmp_path):
 
 @pytest.fixture
 def durable(tmp_path):
-    """durable(**kw) starts a DurableBroker (durable_broker.py) in the test's directory; each is
-    stopped and checked at the end."""
+    """durable(**kw) starts a DurableBroker (durable_broker.py), or a subclass of it given as
+    broker_class, in the test's directory; each is stopped and checked at the end."""
     brokers = []
 
-    def start(**kw):
-        b = DurableBroker(tmp_path, **kw).start()
+    def start(broker_class=DurableBroker, **kw):
+        b = broker_class(tmp_path, **kw).start()
         brokers.append(b)
         return b
 

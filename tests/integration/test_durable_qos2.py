@@ -59,6 +59,22 @@ def subscribe_offline(broker, client_id, version, topic):
     c.close()
 
 
+def offline_subscriber_and_publishers(broker, version):
+    """A topic, a persistent subscriber to it (offline now) and PUBLISHERS client ids."""
+    topic = f"{TOPIC_PREFIX}/{unique_client_id('t')}"
+    subscriber = unique_client_id("sub")
+    subscribe_offline(broker, subscriber, version, topic)
+    return topic, subscriber, [unique_client_id(f"pub{i}") for i in range(PUBLISHERS)]
+
+
+def publish_qos2(c, topic, payload, packet_id, version, dup=False):
+    """A whole QoS 2 exchange from the publisher's side: PUBLISH, PUBREC, PUBREL, PUBCOMP."""
+    c.send(mq.publish_packet(topic, payload, qos=2, packet_id=packet_id, version=version, dup=dup))
+    expect_ack(c, mq.PUBREC, packet_id)
+    c.send(mq.ack_packet(mq.PUBREL, packet_id, version))
+    expect_ack(c, mq.PUBCOMP, packet_id)
+
+
 def drain_until_markers(c, version, markers):
     """Payloads received, each acknowledged at its QoS, until every marker has arrived and no
     QoS 2 exchange is left open."""
@@ -85,11 +101,7 @@ def drain_until_markers(c, version, markers):
 @pytest.mark.parametrize("shards", [1, 2])
 def test_qos2_publish_resent_after_kill_is_delivered_once(durable, version, shards):
     broker = durable(shards=shards)
-    topic = f"{TOPIC_PREFIX}/{unique_client_id('t')}"
-    subscriber = unique_client_id("sub")
-    subscribe_offline(broker, subscriber, version, topic)
-
-    publishers = [unique_client_id(f"pub{i}") for i in range(PUBLISHERS)]
+    topic, subscriber, publishers = offline_subscriber_and_publishers(broker, version)
     for i, client_id in enumerate(publishers):
         c = connect_persistent(broker, client_id, version)
         c.send(mq.publish_packet(topic, f"m{i}".encode(), qos=2, packet_id=7, version=version))
@@ -101,12 +113,9 @@ def test_qos2_publish_resent_after_kill_is_delivered_once(durable, version, shar
 
     for i, client_id in enumerate(publishers):
         c = reconnect(broker, client_id, version)
-        # The PUBREC was "lost": the client sends the message again, as MQTT tells it to.
-        c.send(mq.publish_packet(topic, f"m{i}".encode(), qos=2, packet_id=7, version=version,
-                                 dup=True))
-        expect_ack(c, mq.PUBREC, 7)
-        c.send(mq.ack_packet(mq.PUBREL, 7, version))
-        expect_ack(c, mq.PUBCOMP, 7)  # v5: Success, not 0x92 (the id was known)
+        # The PUBREC was "lost": the client sends the message again, as MQTT tells it to. Its
+        # PUBCOMP is Success in 5.0, not 0x92: the id was known.
+        publish_qos2(c, topic, f"m{i}".encode(), 7, version, dup=True)
         # Ordered after m{i} from the same client: once it arrives, any copy of m{i} has.
         c.send(mq.publish_packet(topic, f"end{i}".encode(), qos=1, packet_id=8, version=version))
         expect_ack(c, mq.PUBACK, 8)
@@ -125,18 +134,10 @@ def test_qos2_publish_resent_after_kill_is_delivered_once(durable, version, shar
 def test_released_qos2_id_may_be_used_again_after_kill(durable, shards):
     version = mq.MQTT5
     broker = durable(shards=shards)
-    topic = f"{TOPIC_PREFIX}/{unique_client_id('t')}"
-    subscriber = unique_client_id("sub")
-    subscribe_offline(broker, subscriber, version, topic)
-
-    publishers = [unique_client_id(f"pub{i}") for i in range(PUBLISHERS)]
+    topic, subscriber, publishers = offline_subscriber_and_publishers(broker, version)
     for i, client_id in enumerate(publishers):
         c = connect_persistent(broker, client_id, version)
-        c.send(mq.publish_packet(topic, f"first{i}".encode(), qos=2, packet_id=9,
-                                 version=version))
-        expect_ack(c, mq.PUBREC, 9)
-        c.send(mq.ack_packet(mq.PUBREL, 9, version))
-        expect_ack(c, mq.PUBCOMP, 9)
+        publish_qos2(c, topic, f"first{i}".encode(), 9, version)
         c.close()
 
     broker.kill()
@@ -144,11 +145,7 @@ def test_released_qos2_id_may_be_used_again_after_kill(durable, shards):
 
     for i, client_id in enumerate(publishers):
         c = reconnect(broker, client_id, version)
-        c.send(mq.publish_packet(topic, f"second{i}".encode(), qos=2, packet_id=9,
-                                 version=version))
-        expect_ack(c, mq.PUBREC, 9)
-        c.send(mq.ack_packet(mq.PUBREL, 9, version))
-        expect_ack(c, mq.PUBCOMP, 9)
+        publish_qos2(c, topic, f"second{i}".encode(), 9, version)
         c.send(mq.disconnect_packet(version))
         c.close()
 

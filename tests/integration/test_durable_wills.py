@@ -11,17 +11,14 @@ import struct
 import pytest
 
 import raw_mqtt as mq
-from durable_broker import DurableBroker
 from paho_client import unique_client_id
 
 WILL_TOPIC = "wills-durable"
 
 
 @pytest.fixture
-def broker(tmp_path):
-    b = DurableBroker(tmp_path, shards=1).start()
-    yield b
-    b.stop_and_check()
+def broker(durable):
+    return durable(shards=1)
 
 
 def expiry_property(seconds):

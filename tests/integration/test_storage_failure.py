@@ -42,10 +42,8 @@ def wait_for_log(broker, text):
 
 
 @pytest.fixture
-def broker(tmp_path):
-    b = LimitedBroker(tmp_path, shards=1).start()
-    yield b
-    b.stop_and_check()
+def broker(durable):
+    return durable(broker_class=LimitedBroker, shards=1)
 
 
 def test_a_failed_write_refuses_the_publish_and_loses_nothing_acknowledged(broker):
