@@ -64,7 +64,7 @@ bool Broker::start() {
     return false;
   }
   auth_ = std::move(*auth);
-  mesh_ = std::make_unique<ShardMesh>(n, 4096);
+  mesh_ = std::make_unique<ShardMesh>(n, ShardMesh::ring_capacity_for(n));
   stats_.init(n);
   // Durable state is read back before any shard serves (each restores its own part).
   const auto restore_began = std::chrono::steady_clock::now();

@@ -24,6 +24,7 @@ class BufferPool {
   static constexpr std::size_t kMinClass = 256;
   static constexpr std::size_t kMaxClass = 64 * 1024;
   static constexpr std::size_t kClasses = 9;  // 256, 512, ..., 64 KiB
+  static constexpr std::size_t kPageBytes = 16 * 1024;
 
   BufferPool();
 
@@ -50,8 +51,9 @@ class BufferPool {
 inline BufferPool::BufferPool() {
   classes_.reserve(kClasses);
   for (std::size_t c = 0; c < kClasses; ++c) {
-    // Pages of 64 KiB for small classes, four buffers a page for the big ones.
-    const std::size_t per = kMaxClass / class_size(c);
+    // Pages of 16 KiB for small classes, four buffers a page for the big ones: a shard's
+    // pool keeps its pages, so with many shards the page is what an idle one holds per class.
+    const std::size_t per = kPageBytes / class_size(c);
     classes_.emplace_back(class_size(c), 64, per < 4 ? 4 : per);
   }
 }

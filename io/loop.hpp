@@ -131,7 +131,8 @@ struct LoopOptions {
   BackendChoice backend = BackendChoice::auto_detect;
   std::uint32_t max_sockets = 0;  // 0: as many as RLIMIT_NOFILE allows
   std::uint32_t recv_buffer_size = 16 * 1024;
-  std::uint32_t recv_buffer_count = 1024;  // provided buffers per loop (uring)
+  std::uint32_t recv_buffer_count = 1024;   // provided buffers per loop at most (uring)
+  std::uint32_t recv_buffers_initial = 32;  // the first ones; more as the load needs them
   unsigned queue_depth = 4096;
 };
 

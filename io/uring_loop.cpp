@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "io/listen_socket.hpp"
+#include "io/recv_buffer_ring.hpp"
 #include "io/send_request.hpp"
 #include "io/slab.hpp"
 #include "io/socket_limit.hpp"
@@ -104,8 +105,8 @@ class UringLoop final : public Loop {
   void arm_recv(SocketId s);
   void arm_wake();
   void arm_tick();
-  std::byte* buffer(std::uint16_t bid) { return bufs_ + std::size_t(bid) * buf_size_; }
-  void return_buffer(std::uint16_t bid);
+  std::byte* buffer(std::uint16_t bid) { return bufs_.data(bid); }
+  void return_buffer(std::uint16_t bid) { bufs_.give_back(bid); }
   void hold(Slot& sl, std::uint16_t bid, std::uint32_t len);
   void drop_held(Slot& sl);
 
@@ -136,13 +137,7 @@ class UringLoop final : public Loop {
   bool listener_backoff_ = false;
 
   // Provided-buffer ring (group 0).
-  io_uring_buf_ring* br_ = nullptr;
-  std::size_t br_bytes_ = 0;
-  std::byte* bufs_ = nullptr;
-  std::size_t bufs_bytes_ = 0;
-  std::uint32_t buf_count_ = 0;
-  std::uint32_t buf_size_ = 0;
-  std::uint32_t kernel_bufs_ = 0;  // buffers currently available to the kernel
+  RecvBufferRing bufs_;
   std::vector<std::uint16_t> held_next_;
   std::vector<std::uint32_t> held_len_;
   std::vector<SocketId> starved_, held_ready_, scratch_;
@@ -195,44 +190,13 @@ bool UringLoop::setup_ring(std::string* why) {
 }
 
 bool UringLoop::setup_buffers(std::string* why) {
-  std::uint32_t count = 1;
-  const std::uint32_t want = opts_.recv_buffer_count ? opts_.recv_buffer_count : 1024;
-  while (count < want && count < 32768)
-    count <<= 1;
-  buf_count_ = count;
-  buf_size_ = opts_.recv_buffer_size ? opts_.recv_buffer_size : 16 * 1024;
-  br_bytes_ = count * sizeof(io_uring_buf);
-  void* ring_mem =
-      ::mmap(nullptr, br_bytes_, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
-  bufs_bytes_ = std::size_t(count) * buf_size_;
-  void* mem =
-      ::mmap(nullptr, bufs_bytes_, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
-  if (ring_mem == MAP_FAILED || mem == MAP_FAILED) {
-    if (ring_mem != MAP_FAILED) ::munmap(ring_mem, br_bytes_);
-    if (mem != MAP_FAILED) ::munmap(mem, bufs_bytes_);
-    if (why) *why = "cannot map receive buffers";
+  const std::uint32_t most = opts_.recv_buffer_count ? opts_.recv_buffer_count : 1024;
+  const std::uint32_t first = opts_.recv_buffers_initial ? opts_.recv_buffers_initial : 32;
+  if (!bufs_.init(ring_, most, first, opts_.recv_buffer_size ? opts_.recv_buffer_size : 16 * 1024,
+                  why))
     return false;
-  }
-  br_ = static_cast<io_uring_buf_ring*>(ring_mem);
-  bufs_ = static_cast<std::byte*>(mem);
-  io_uring_buf_reg reg{};
-  reg.ring_addr = reinterpret_cast<std::uintptr_t>(ring_mem);
-  reg.ring_entries = count;
-  reg.bgid = 0;
-  const int r = io_uring_register_buf_ring(&ring_, &reg, 0);
-  if (r < 0) {
-    if (why) *why = std::string("provided-buffer ring unsupported: ") + std::strerror(-r);
-    return false;
-  }
-  io_uring_buf_ring_init(br_);
-  const int mask = io_uring_buf_ring_mask(count);
-  for (std::uint32_t i = 0; i < count; ++i)
-    io_uring_buf_ring_add(br_, buffer(static_cast<std::uint16_t>(i)), buf_size_,
-                          static_cast<unsigned short>(i), mask, static_cast<int>(i));
-  io_uring_buf_ring_advance(br_, static_cast<int>(count));
-  kernel_bufs_ = count;
-  held_next_.assign(count, kNoBuf);
-  held_len_.assign(count, 0);
+  held_next_.assign(bufs_.capacity(), kNoBuf);
+  held_len_.assign(bufs_.capacity(), 0);
   return true;
 }
 
@@ -260,7 +224,7 @@ bool UringLoop::probe_multishot_recv(std::string* why) {
     const int res = c->res;
     io_uring_cqe_seen(&ring_, c);
     if (flags & IORING_CQE_F_BUFFER) {
-      --kernel_bufs_;
+      bufs_.taken();
       return_buffer(static_cast<std::uint16_t>(flags >> IORING_CQE_BUFFER_SHIFT));
     }
     if (first) {
@@ -298,8 +262,6 @@ UringLoop::~UringLoop() {
     if (l.fd >= 0) ::close(l.fd);
   if (efd_ >= 0) ::close(efd_);
   if (tfd_ >= 0) ::close(tfd_);
-  if (br_) ::munmap(br_, br_bytes_);
-  if (bufs_) ::munmap(bufs_, bufs_bytes_);
 }
 
 // ---- submission helpers ----
@@ -355,12 +317,6 @@ void UringLoop::arm_tick() {
   io_uring_prep_read(s, tfd_, &tick_buf_, sizeof(tick_buf_), 0);
   io_uring_sqe_set_data64(s, ud(Op::tick, 0, 0));
   tick_armed_ = true;
-}
-
-void UringLoop::return_buffer(std::uint16_t bid) {
-  io_uring_buf_ring_add(br_, buffer(bid), buf_size_, bid, io_uring_buf_ring_mask(buf_count_), 0);
-  io_uring_buf_ring_advance(br_, 1);
-  ++kernel_bufs_;
 }
 
 void UringLoop::hold(Slot& sl, std::uint16_t bid, std::uint32_t len) {
@@ -539,7 +495,7 @@ void UringLoop::dispatch(const io_uring_cqe& c) {
       if (current) {
         on_recv_cqe(idx, c);
       } else if (c.flags & IORING_CQE_F_BUFFER) {
-        --kernel_bufs_;
+        bufs_.taken();
         return_buffer(static_cast<std::uint16_t>(c.flags >> IORING_CQE_BUFFER_SHIFT));
       }
       break;
@@ -637,7 +593,7 @@ void UringLoop::install(std::uint32_t li, int fd) {
 void UringLoop::on_recv_cqe(SocketId id, const io_uring_cqe& c) {
   Slot* sl = &slots_[id];
   if (!(c.flags & IORING_CQE_F_MORE)) sl->flags &= ~kRecvArmed;
-  if (c.flags & IORING_CQE_F_BUFFER) --kernel_bufs_;
+  if (c.flags & IORING_CQE_F_BUFFER) bufs_.taken();
   if (c.res > 0) {
     const auto bid = static_cast<std::uint16_t>(c.flags >> IORING_CQE_BUFFER_SHIFT);
     if (sl->flags & kClosing) {
@@ -739,7 +695,8 @@ void UringLoop::deliver_held() {
 }
 
 void UringLoop::rearm_pending() {
-  if (starved_.empty() || kernel_bufs_ == 0) return;
+  bufs_.grow_if_low();
+  if (starved_.empty() || bufs_.with_kernel() == 0) return;
   scratch_.swap(starved_);
   for (SocketId id : scratch_) {
     Slot& sl = slots_[id];

@@ -20,7 +20,7 @@ constexpr std::string_view kDefaultConfig = R"(# shardmq embedded default config
 shards = 0            # 0: one shard per usable core
 io = "auto"           # auto | uring | epoll
 log_level = "info"    # debug | info | warn | error | off
-recv_buffers = 1024       # receive buffers per shard (io_uring; rounded up to a power of two)
+recv_buffers = 1024       # most receive buffers per shard (io_uring; made as the load needs)
 recv_buffer_size = 16384  # bytes each
 
 [[listener]]

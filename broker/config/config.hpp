@@ -67,8 +67,9 @@ struct Config {
   unsigned shards = 0;  // 0: one per usable core
   io::BackendChoice io = io::BackendChoice::auto_detect;
   LogLevel log_level = LogLevel::info;
-  // Receive buffers per shard: the io_uring loop lends the kernel `recv_buffers` buffers of
-  // `recv_buffer_size` bytes (the epoll loop reads into one). Fixed memory per shard.
+  // Receive buffers per shard: the io_uring loop lends the kernel up to `recv_buffers`
+  // buffers of `recv_buffer_size` bytes, made as the load needs them (io/recv_buffer_ring.hpp;
+  // the epoll loop reads into one).
   std::uint32_t recv_buffers = 1024;
   std::uint32_t recv_buffer_size = 16384;
   std::vector<ListenerConfig> listeners;  // empty means the default mqtt://0.0.0.0:1883

@@ -116,7 +116,7 @@ class ConnectionTable {
   io::Loop* loop_ = nullptr;
   ConnectionEvents* events_ = nullptr;
 
-  io::Slab<Connection> slab_;
+  io::Slab<Connection> slab_{64};  // small pages: each of many shards keeps a partly used one
   struct BySerial {
     static std::uint32_t key(const Connection& c) { return c.serial; }
     static Connection*& next(Connection& c) { return c.index_next; }

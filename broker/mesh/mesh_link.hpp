@@ -33,6 +33,8 @@ class MeshLink {
 
   void set_handler(EnvelopeHandler* handler) { handler_ = handler; }
   unsigned shards() const { return mesh_.shards(); }
+  // The exact-filter interest all shards share (routing/exact_interest.hpp).
+  ExactInterest& exact_interest() { return mesh_.exact_interest(); }
 
   // To shard `to`; to this shard itself, handled at once. A publisher given here stops
   // being read while its envelope waits for room in a full ring.

@@ -1,5 +1,7 @@
 #include "broker/mesh/shard_mesh.hpp"
 
+#include <algorithm>
+
 namespace shardmq::broker {
 
 ShardMesh::ShardMesh(unsigned shards, std::size_t ring_capacity)
@@ -7,8 +9,15 @@ ShardMesh::ShardMesh(unsigned shards, std::size_t ring_capacity)
   for (unsigned i = 0; i < shards * shards; ++i)
     blocked_[i].store(false);
   rings_.reserve(static_cast<std::size_t>(shards) * shards);
-  for (unsigned i = 0; i < shards * shards; ++i)
-    rings_.push_back(std::make_unique<io::SpscRing<ShardEnvelope>>(ring_capacity));
+  for (unsigned from = 0; from < shards; ++from)
+    for (unsigned to = 0; to < shards; ++to)
+      rings_.push_back(from == to ? nullptr
+                                  : std::make_unique<io::SpscRing<ShardEnvelope>>(ring_capacity));
+}
+
+std::size_t ShardMesh::ring_capacity_for(unsigned shards) {
+  const std::size_t squared = std::size_t(shards) * shards;
+  return std::clamp<std::size_t>(squared ? 65536 / squared : 4096, 256, 4096);
 }
 
 bool ShardMesh::inbound_empty(unsigned shard) {

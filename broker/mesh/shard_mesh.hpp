@@ -1,6 +1,13 @@
 // The only way shards talk: for every ordered pair (from, to) one bounded SPSC ring of
 // ShardEnvelopes, plus each shard's "idle" flag so a producer wakes a consumer only when
 // the consumer may be about to sleep. Built before the shard threads start; immutable after.
+// It also holds the one table the shards share instead of telling each other through the
+// rings: which shards subscribe to each filter without wildcards (routing/exact_interest.hpp).
+//
+// Memory: (shards x (shards - 1)) rings, so their size shrinks as the shards multiply
+// (ring_capacity_for): 4,096 slots each up to 4 shards, 256 from 16 shards on, which keeps
+// the rings of 64 shards at 25 MB instead of 400. A full ring is never loss (MeshLink keeps
+// a backlog), only a shorter batch.
 #pragma once
 
 #include <atomic>
@@ -9,6 +16,7 @@
 #include <vector>
 
 #include "broker/mesh/shard_envelope.hpp"
+#include "broker/routing/exact_interest.hpp"
 #include "io/loop.hpp"
 #include "io/spsc_ring.hpp"
 #include "io/wake_flag.hpp"
@@ -19,7 +27,11 @@ class ShardMesh {
  public:
   ShardMesh(unsigned shards, std::size_t ring_capacity);
 
+  // Slots per ring for `shards` shards: 65,536 / shards^2, within [256, 4096].
+  static std::size_t ring_capacity_for(unsigned shards);
+
   unsigned shards() const { return n_; }
+  // from != to: a shard has no ring to itself.
   io::SpscRing<ShardEnvelope>& ring(unsigned from, unsigned to) { return *rings_[from * n_ + to]; }
 
   // Each shard registers its loop before serving, so producers can wake it.
@@ -43,6 +55,8 @@ class ShardMesh {
     return b.load(std::memory_order_relaxed) && b.exchange(false, std::memory_order_relaxed);
   }
   void wake(unsigned shard) { slots_[shard].loop->wake(); }
+
+  ExactInterest& exact_interest() { return exact_interest_; }
 
   // A shard with subscribers whose QoS 1/2 queues are filling says so; publishers' shards
   // then hold back PUBACK/PUBREC for publishes routed there (MQTT flow control instead of
@@ -70,6 +84,7 @@ class ShardMesh {
   std::vector<std::unique_ptr<io::SpscRing<ShardEnvelope>>> rings_;
   std::unique_ptr<Slot[]> slots_;
   std::unique_ptr<std::atomic<bool>[]> blocked_;
+  ExactInterest exact_interest_;
 };
 
 }  // namespace shardmq::broker

@@ -1,19 +1,26 @@
 #include "broker/routing/subscription_index.hpp"
 
 #include "broker/mesh/mesh_link.hpp"
+#include "core/topic_validation.hpp"
 
 namespace shardmq::broker {
 
 SubscriptionIndex::SubscriptionIndex(ShardContext& ctx, MeshLink& mesh)
     : ctx_(ctx),
       mesh_(mesh),
+      exact_(mesh.exact_interest()),
       shared_every_publish_(ctx.config.shared_subscriptions &&
                             ctx.config.shared_strategy != SharedStrategy::round_robin) {}
 
-void SubscriptionIndex::announce(bool add, const std::string& filter) {
-  if (ctx_.shards == 1 || ctx_.destroying) return;
+bool SubscriptionIndex::announce(bool add, const std::string& filter) {
+  if (ctx_.shards == 1 || ctx_.destroying) return false;
+  if (!core::has_wildcard(filter)) {
+    exact_.set(filter, ctx_.id, add);
+    return false;
+  }
   const auto kind = add ? ShardEnvelope::Kind::interest_add : ShardEnvelope::Kind::interest_remove;
   mesh_.broadcast([&] { return ShardEnvelope{kind, 0, ctx_.self(), 0, new std::string(filter)}; });
+  return true;
 }
 
 bool SubscriptionIndex::insert(const std::string& filter, Session* s,
@@ -25,8 +32,7 @@ bool SubscriptionIndex::insert(const std::string& filter, Session* s,
   // The shard's first subscriber on this filter: the other shards must route it here.
   if (subscriptions_.filter_count() == filters_before || ctx_.shards == 1) return false;
   if (!groups_.empty() && groups_.contains_filter(filter)) return false;  // routed here already
-  announce(true, filter);
-  return true;
+  return announce(true, filter);
 }
 
 void SubscriptionIndex::replace(const std::string& filter, Session* s,
@@ -52,8 +58,7 @@ bool SubscriptionIndex::shared_join(std::string_view key, std::string_view filte
   if (!groups_.join(key, filter, m) || ctx_.shards == 1) return false;
   std::string f(filter);
   if (subscriptions_.contains_filter(f)) return false;
-  announce(true, f);
-  return true;
+  return announce(true, f);
 }
 
 SharedGroup* SubscriptionIndex::shared_leave(unsigned home, std::uint32_t index) {
@@ -80,7 +85,11 @@ const SubscriptionIndex::Route& SubscriptionIndex::match(Route& r, std::string_v
   });
   r.groups.clear();
   if (!groups_.empty()) groups_.match(topic, [&](SharedGroup* g) { r.groups.push_back(g); });
-  r.remote_mask = ctx_.shards > 1 ? remote_interest_.match_mask(topic) : 0;
+  r.remote_mask = 0;
+  if (ctx_.shards > 1) {
+    if (remote_interest_.size()) r.remote_mask = remote_interest_.match_mask(topic);
+    r.remote_mask |= exact_.mask(topic) & ~(std::uint64_t(1) << ctx_.id);
+  }
   // The route's bit for this shard (no shard announces interest to itself) says the publish
   // has shared-subscription work here: groups owned here, or a strategy that looks at every
   // publish. The router then tests one bit, as good as free when nothing is shared.

@@ -144,7 +144,7 @@ class SessionStore {
   StorageLink& storage_;
   AccessControl& access_;
 
-  io::Slab<Session> slab_;
+  io::Slab<Session> slab_{64};  // small pages: each of many shards keeps a partly used one
   struct ById {
     static std::string_view key(const Session& s) { return s.client_id; }
     static Session*& next(Session& s) { return s.index_next; }

@@ -1,5 +1,7 @@
 #include "broker/shard/shard.hpp"
 
+#include <algorithm>
+
 #include <cstring>
 
 #include "broker/auth/access_control.hpp"
@@ -67,6 +69,11 @@ void Shard::run(std::promise<StartResult> ready, std::shared_future<bool> go) {
   lo.backend = config.io;
   lo.recv_buffer_count = config.recv_buffers;
   lo.recv_buffer_size = config.recv_buffer_size;
+  // io_uring's queues are fixed memory per shard (64 bytes a submission slot, 16 a
+  // completion, four completions a slot): 4,096 slots (512 KiB) up to 2 shards, fewer as the
+  // shards multiply and each serves a smaller share, 512 (64 KiB) from 16 shards on. A full
+  // queue is submitted early, never lost.
+  lo.queue_depth = std::clamp(8192u / std::max(ctx_.shards, 1u), 512u, 4096u);
   std::string why;
   loop_ = io::make_loop(lo, &why);
   if (!loop_) {

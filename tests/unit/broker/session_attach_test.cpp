@@ -19,6 +19,7 @@ TEST_CASE("sessions: a new session is not present; a resumed one keeps its subsc
   CHECK(f.store.size() == 1);
   CHECK(f.store.find("c1") == a.session);
   CHECK(f.subscribe(a.session, 1, "a/b", 1) == std::vector<ReasonCode>{ReasonCode::GrantedQoS1});
+  CHECK(f.link.exact_interest().mask("a/b") == 1);  // shard 0's bit: the other shard routes here
 
   f.disconnect(a.session, 1);
   CHECK_FALSE(a.session->online);
@@ -42,17 +43,18 @@ TEST_CASE("sessions: a new session is not present; a resumed one keeps its subsc
     CHECK_FALSE(b.present);
     REQUIRE(b.session);
     CHECK(b.session->subscriptions.empty());
-    // The filter left the shard: the other shard is told.
-    auto removed = ShardParts::of_kind(f.routing, Kind::interest_remove);
-    REQUIRE(removed.size() == 1);
-    CHECK(*static_cast<std::string*>(removed[0].ptr) == "a/b");
+    // The filter left the shard: its bit is cleared (and the entry gone with the last bit).
+    CHECK(f.link.exact_interest().mask("a/b") == 0);
+    CHECK(f.link.exact_interest().size() == 0);
     f.publish("a/b", "hello", 0);
     CHECK(f.to_clients().empty());
   }
 }
 
-TEST_CASE("sessions: a SUBACK for a filter new to the shard waits for every shard's barrier",
-          "[broker][sessions][subscribe]") {
+TEST_CASE(
+    "sessions: a SUBACK for a wildcard filter new to the shard waits for every shard's "
+    "barrier",
+    "[broker][sessions][subscribe]") {
   ShardParts f;
   Attached a = f.connect(ShardParts::request("c1", 1));
   auto subscribe = [&](std::string filter, std::uint16_t packet_id) {
@@ -63,20 +65,20 @@ TEST_CASE("sessions: a SUBACK for a filter new to the shard waits for every shar
     req->items.push_back(SubscribeRequest::Item{std::move(filter), SubscriptionOptions{1}});
     f.store.subscribe(req);
   };
-  subscribe("new/filter", 1);
+  subscribe("new/+", 1);
   CHECK(f.to_clients().empty());  // no SUBACK yet
   auto barriers = ShardParts::of_kind(f.routing, Kind::barrier);
   REQUIRE(barriers.size() == 1);
   CHECK(barriers[0].seq == f.link.last_barrier());
   auto interest = ShardParts::of_kind(f.routing, Kind::interest_add);
   REQUIRE(interest.size() == 1);
-  CHECK(*static_cast<std::string*>(interest[0].ptr) == "new/filter");
+  CHECK(*static_cast<std::string*>(interest[0].ptr) == "new/+");
   REQUIRE(f.routing.size() == 2);  // the interest first, so it is applied when the barrier is
   CHECK(f.routing[0].kind == Kind::interest_add);
   CHECK(f.routing[1].kind == Kind::barrier);
 
   // A SUBSCRIBE with nothing new still keeps its SUBACK behind the waiting one.
-  subscribe("new/filter", 2);
+  subscribe("new/+", 2);
   CHECK(f.to_clients().empty());
 
   f.link.barrier_answered(1, f.link.last_barrier());
@@ -87,8 +89,29 @@ TEST_CASE("sessions: a SUBACK for a filter new to the shard waits for every shar
   CHECK(std::get<core::SubAck>(*static_cast<core::Packet*>(acks[1].ptr)).packet_id == 2);
 
   // Once nothing waits, a filter the shard has already is answered at once.
-  subscribe("new/filter", 3);
+  subscribe("new/+", 3);
   CHECK(ShardParts::of_kind(f.to_clients(), Kind::packet).size() == 1);
+}
+
+TEST_CASE("sessions: a SUBACK for an exact filter new to the shard goes at once",
+          "[broker][sessions][subscribe]") {
+  ShardParts f;
+  Attached a = f.connect(ShardParts::request("c1", 1));
+  auto* req = new SubscribeRequest;
+  req->session = a.session;
+  req->connection = ConnectionRef{1, 1};
+  req->packet_id = 7;
+  req->items.push_back(SubscribeRequest::Item{"exact/topic", SubscriptionOptions{1}});
+  const std::uint64_t version = f.link.exact_interest().version();
+  f.store.subscribe(req);
+  auto acks = ShardParts::of_kind(f.to_clients(), Kind::packet);
+  // No interest or barrier on the ring: the shard's bit is in the table every shard reads,
+  // and its version moved, so no shard keeps a route cached from before.
+  CHECK(f.routing.empty());
+  CHECK(f.link.exact_interest().mask("exact/topic") == 1);
+  CHECK(f.link.exact_interest().version() > version);
+  REQUIRE(acks.size() == 1);
+  CHECK(std::get<core::SubAck>(*static_cast<core::Packet*>(acks[0].ptr)).packet_id == 7);
 }
 
 // An UNSUBSCRIBE used to run at once while a SUBSCRIBE still waited for its barrier: its
@@ -97,15 +120,16 @@ TEST_CASE("sessions: a SUBACK for a filter new to the shard waits for every shar
 TEST_CASE("sessions: an UNSUBSCRIBE after a waiting SUBSCRIBE is answered after it",
           "[broker][sessions][subscribe]") {
   ShardParts f;
-  f.publish("r", "kept", 1, true);
+  f.publish("r/x", "kept", 1, true);
   Attached a = f.connect(ShardParts::request("c1", 1));
   auto* sub = new SubscribeRequest;
   sub->session = a.session;
   sub->connection = ConnectionRef{1, 1};
   sub->packet_id = 1;
-  sub->items.push_back(SubscribeRequest::Item{"r", SubscriptionOptions{1}});
+  sub->items.push_back(
+      SubscribeRequest::Item{"r/#", SubscriptionOptions{1}});  // a wildcard: it waits
   f.store.subscribe(sub);
-  f.store.unsubscribe(new UnsubscribeRequest{a.session, ConnectionRef{1, 1}, 2, {"r"}});
+  f.store.unsubscribe(new UnsubscribeRequest{a.session, ConnectionRef{1, 1}, 2, {"r/#"}});
   f.link.barrier_answered(1, f.link.last_barrier());
   f.store.barriers_answered(f.link.barriers_done());
   f.store.on_turn_end();  // where a retained stream would go
