@@ -70,7 +70,7 @@ def drain_raw(sub, seen):
         sub.send(raw_mqtt.ack_packet(raw_mqtt.PUBACK, m.packet_id))
 
 
-@pytest.mark.broker_options(shardmq_config=SLOW_CONSUMER_CONFIG, sys_interval=0.2)
+@pytest.mark.broker_options(shardmq_config=SLOW_CONSUMER_CONFIG, sys_interval=1)
 def test_stalled_subscriber_stops_holding_the_other_back(broker, clients):
     # Both subscribe to the topic; the raw one then reads nothing (and so acknowledges
     # nothing). The publisher is held back while its queue is full, until the stall passes
