@@ -141,3 +141,49 @@ TEST_CASE(
 
 }  // namespace
 }  // namespace shardmq::broker::test
+
+namespace shardmq::broker::test {
+namespace {
+
+TEST_CASE(
+    "congestion: a held publisher is not read while any session holds it, and its "
+    "keepalive counts from when it is read again",
+    "[broker][congestion]") {
+  ShardParts f;
+  Connection* c = f.connections.accept(0, 42, io::PeerAddress{});
+  REQUIRE(c);
+  c->state = Connection::State::connected;  // as after its CONNACK
+  f.stats.shards[0].clients_connected.store(1);
+  c->keepalive_s = 1;  // silent for 15 ticks: closed
+  f.connections.arm_keepalive(*c);
+
+  f.connections.hold_publisher(c->serial, true);  // two sessions hold it
+  f.connections.hold_publisher(c->serial, true);
+  CHECK(c->overload_paused);
+  CHECK(f.loop0.paused == 1);
+  f.ctx.tick += 40;  // its PINGREQs wait unread meanwhile
+  f.connections.on_tick();
+  CHECK(c->state == Connection::State::connected);
+
+  f.connections.hold_publisher(c->serial, false);
+  CHECK(c->overload_paused);  // the other still holds it
+  CHECK(f.loop0.resumed == 0);
+  f.connections.hold_publisher(c->serial, false);
+  CHECK_FALSE(c->overload_paused);
+  CHECK(f.loop0.resumed == 1);
+  f.connections.hold_publisher(c->serial, false);     // nothing left to release: no change
+  f.connections.hold_publisher(c->serial + 1, true);  // no such connection
+  CHECK(f.loop0.resumed == 1);
+  CHECK(f.loop0.paused == 1);
+
+  f.ctx.tick += 14;
+  f.connections.on_tick();
+  CHECK(c->state == Connection::State::connected);
+  f.ctx.tick += 2;  // 16 ticks since it was read again, and silent
+  f.connections.on_tick();
+  CHECK(c->state == Connection::State::closing);
+  f.connections.on_closed(*c);
+}
+
+}  // namespace
+}  // namespace shardmq::broker::test
