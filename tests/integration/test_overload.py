@@ -54,6 +54,37 @@ def read_dropped(sys_client):
     return int(values[-1]) if values else None
 
 
+def numbered(n):
+    return [str(i).encode() for i in range(n)]
+
+
+def silent_subscriber(clients, client_id, topic):
+    """A raw QoS 1 subscriber that reads nothing (and so acknowledges nothing) until
+    drain_raw."""
+    sub = clients.raw()
+    sub.connect(client_id, keepalive=0)
+    assert sub.subscribe([(topic, 1)]) == [1]
+    return sub
+
+
+def reading_subscriber(clients, topic):
+    sub = clients.paho()
+    sub.subscribe(topic, qos=1)
+    return sub
+
+
+def publish_numbered(pub, topic, n):
+    for payload in numbered(n):
+        pub.publish(topic, payload, qos=1, wait=False)
+
+
+def dropped_count(clients):
+    """A client following $SYS/broker/messages/dropped (shardmq's topic): read_dropped()."""
+    sys_client = clients.paho()
+    sys_client.subscribe("$SYS/broker/messages/dropped")
+    return sys_client
+
+
 def drain_raw(sub, seen):
     """Reads and acknowledges what `sub` is sent until it is quiet for 2 s."""
     while True:
@@ -74,16 +105,12 @@ def test_stalled_subscriber_stops_holding_the_other_back(broker, clients):
     # nothing). The publisher is held back while its queue is full, until the stall passes
     # slow_consumer_timeout_ms; from then on the other subscriber gets everything.
     n = 2000
-    stalled = clients.raw()
-    stalled.connect("stalled", keepalive=0)
-    assert stalled.subscribe([("load/t", 1)]) == [1]
-    live = clients.paho()
-    live.subscribe("load/t", qos=1)
+    stalled = silent_subscriber(clients, "stalled", "load/t")
+    live = reading_subscriber(clients, "load/t")
     pub = clients.paho()
-    for i in range(n):
-        pub.publish("load/t", str(i).encode(), qos=1, wait=False)
+    publish_numbered(pub, "load/t", n)
     got = live.wait_for_count(n, timeout=60)
-    assert [m.payload for m in got] == [str(i).encode() for i in range(n)]
+    assert [m.payload for m in got] == numbered(n)
     assert all(m.qos == 1 for m in got)
     wait_until(lambda: len(pub.acked) >= n, 30, "every PUBACK")
 
@@ -92,8 +119,7 @@ def test_stalled_subscriber_stops_holding_the_other_back(broker, clients):
     assert len(set(seen)) == len(seen)
     assert 0 < len(seen) < n
     if broker_kind() == "shardmq":  # messages/dropped is shardmq's $SYS topic
-        sys_client = clients.paho()
-        sys_client.subscribe("$SYS/broker/messages/dropped")
+        sys_client = dropped_count(clients)
         wait_until(lambda: read_dropped(sys_client) == n - len(seen), 15,
                    f"the stalled subscriber's {n - len(seen)} dropped messages counted")
 
@@ -111,30 +137,24 @@ def test_full_queue_holds_only_its_own_publisher_and_loses_nothing(broker, clien
     # fills and its publisher is held back, while another publisher and subscriber go on.
     # Then it reads again: its publisher resumes and every message arrives, once.
     n = 500
-    slow = clients.raw()
-    slow.connect("slow", keepalive=0)
-    assert slow.subscribe([("held/t", 1)]) == [1]
-    free = clients.paho()
-    free.subscribe("free/t", qos=1)
+    slow = silent_subscriber(clients, "slow", "held/t")
+    free = reading_subscriber(clients, "free/t")
     held_pub = clients.paho()
     free_pub = clients.paho()
-    for i in range(n):
-        held_pub.publish("held/t", str(i).encode(), qos=1, wait=False)
+    publish_numbered(held_pub, "held/t", n)
     # Past the window (32) and half the queue limit (50): the slow session is congested.
     wait_until(lambda: len(held_pub.acked) >= 82, 30, "the slow subscriber's queue to fill")
-    for i in range(n):
-        free_pub.publish("free/t", str(i).encode(), qos=1, wait=False)
+    publish_numbered(free_pub, "free/t", n)
     got = free.wait_for_count(n, timeout=60)
-    assert [m.payload for m in got] == [str(i).encode() for i in range(n)]
+    assert [m.payload for m in got] == numbered(n)
     if broker_kind() == "shardmq":  # Mosquitto queues them instead (limit 1000 by default)
         assert len(held_pub.acked) < n  # still held back
 
     seen = []
     drain_raw(slow, seen)
-    assert seen == [str(i).encode() for i in range(n)]
+    assert seen == numbered(n)
     wait_until(lambda: len(held_pub.acked) >= n, 30, "every PUBACK")
     if broker_kind() == "shardmq":
-        sys_client = clients.paho()
-        sys_client.subscribe("$SYS/broker/messages/dropped")
+        sys_client = dropped_count(clients)
         wait_until(lambda: read_dropped(sys_client) is not None, 15, "$SYS dropped count")
         assert read_dropped(sys_client) == 0
