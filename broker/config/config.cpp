@@ -34,6 +34,7 @@ max_keepalive = 65535
 max_inflight = 32
 max_queued_messages = 1000
 max_queued_bytes = 16777216
+slow_consumer_timeout_ms = 2000
 max_connections = 0
 shutdown_timeout_ms = 5000
 max_topic_length = 0       # bytes of a topic or filter; 0: up to MQTT's 65,535
@@ -129,17 +130,30 @@ void read_storage(Reader& r, const toml::table& t, Config& c) {
 }
 
 void read_limits(Reader& r, const toml::table& t, Config& c) {
-  r.only(t, "limits", {"max_packet_size",       "max_outbound_bytes",
-                       "connect_timeout_ms",    "max_keepalive",
-                       "max_inflight",          "max_queued_messages",
-                       "max_queued_bytes",      "max_connections",
-                       "shutdown_timeout_ms",   "message_size_limit",
-                       "retain_available",      "max_topic_length",
-                       "max_topic_levels",      "max_subscriptions",
-                       "max_connect_rate",      "max_connect_burst",
-                       "max_publish_rate",      "max_publish_burst",
-                       "max_publish_bandwidth", "max_publish_bandwidth_burst",
-                       "max_topic_aliases",     "max_topic_aliases_out"});
+  r.only(t, "limits",
+         {"max_packet_size",
+          "max_outbound_bytes",
+          "connect_timeout_ms",
+          "max_keepalive",
+          "max_inflight",
+          "max_queued_messages",
+          "max_queued_bytes",
+          "slow_consumer_timeout_ms",
+          "max_connections",
+          "shutdown_timeout_ms",
+          "message_size_limit",
+          "retain_available",
+          "max_topic_length",
+          "max_topic_levels",
+          "max_subscriptions",
+          "max_connect_rate",
+          "max_connect_burst",
+          "max_publish_rate",
+          "max_publish_burst",
+          "max_publish_bandwidth",
+          "max_publish_bandwidth_burst",
+          "max_topic_aliases",
+          "max_topic_aliases_out"});
   r.integer(t, "limits", "max_packet_size", c.max_packet_size, 16, 268435455);
   r.integer(t, "limits", "max_outbound_bytes", c.max_outbound_bytes, 1024);
   r.integer(t, "limits", "connect_timeout_ms", c.connect_timeout_ms, 100);
@@ -148,6 +162,7 @@ void read_limits(Reader& r, const toml::table& t, Config& c) {
   r.integer(t, "limits", "max_queued_messages", c.max_queued_messages);
   r.integer(t, "limits", "max_queued_bytes", c.max_queued_bytes, 0,
             std::numeric_limits<std::int64_t>::max());
+  r.integer(t, "limits", "slow_consumer_timeout_ms", c.slow_consumer_timeout_ms, 100, 3600000);
   r.integer(t, "limits", "max_connections", c.max_connections);
   r.integer(t, "limits", "shutdown_timeout_ms", c.shutdown_timeout_ms, 0, 600000);
   r.integer(t, "limits", "message_size_limit", c.message_size_limit, 0, 268435455);

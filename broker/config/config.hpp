@@ -82,6 +82,9 @@ struct Config {
   std::uint16_t max_inflight = 32;              // outgoing QoS 1/2 per client
   std::uint32_t max_queued_messages = 1000;     // per offline/slow session
   std::uint64_t max_queued_bytes = 16u << 20;   // per session
+  // A live subscriber with a full queue pauses the publishers whose messages wait for it;
+  // one that acknowledges nothing for this long stops doing so, and its excess is dropped.
+  std::uint32_t slow_consumer_timeout_ms = 2000;
   std::uint32_t max_retained_messages = 1000000;
   std::uint64_t max_retained_bytes = 1ull << 30;
   std::uint32_t sys_interval_s = 10;         // $SYS publish interval, 0 disables

@@ -123,6 +123,7 @@ std::string write_config_toml(const Config& c) {
   out += fmt::format("max_inflight = {}\n", c.max_inflight);
   out += fmt::format("max_queued_messages = {}\n", c.max_queued_messages);
   out += fmt::format("max_queued_bytes = {}\n", c.max_queued_bytes);
+  out += fmt::format("slow_consumer_timeout_ms = {}\n", c.slow_consumer_timeout_ms);
   out += fmt::format("max_connections = {}\n", c.max_connections);
   out += fmt::format("shutdown_timeout_ms = {}\n", c.shutdown_timeout_ms);
   out += fmt::format("max_topic_length = {}\n", c.max_topic_length);

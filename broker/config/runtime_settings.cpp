@@ -11,6 +11,7 @@ void apply_runtime_settings(Config& running, const Config& fresh) {
   r.max_keepalive = f.max_keepalive;
   r.max_queued_messages = f.max_queued_messages;
   r.max_queued_bytes = f.max_queued_bytes;
+  r.slow_consumer_timeout_ms = f.slow_consumer_timeout_ms;
   r.shutdown_timeout_ms = f.shutdown_timeout_ms;
   r.max_connections = f.max_connections;
   r.max_topic_length = f.max_topic_length;

@@ -119,7 +119,7 @@ class ClientProtocol final : public ConnectionEvents, public AuthWaiter, public 
   void handle_unsubscribe(Connection& c, const core::Unsubscribe& p);
   void handle_pubrel(Connection& c, std::uint16_t packet_id);
   void store_inbound_qos2(Connection& c, std::uint16_t packet_id, bool received);
-  void acknowledge(Connection& c, std::uint32_t ack, std::uint64_t tickets_before, bool congested);
+  void acknowledge(Connection& c, std::uint32_t ack, std::uint64_t tickets_before);
   void handle_client_ack(Connection& c, core::PacketType type, std::uint16_t packet_id);
   void send_publish_ack(Connection& c, std::uint32_t ack);
   bool refuse_unstored(Connection& c, std::uint32_t ack, core::ReasonCode reason);

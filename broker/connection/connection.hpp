@@ -31,10 +31,13 @@ struct InboundQos {
   // Packet ids received (PUBREC sent) and not yet released by PUBREL. Handed to the
   // session when the connection ends so a reconnect keeps exactly-once.
   std::vector<std::uint16_t> qos2_awaiting_rel;
-  // PUBACK/PUBREC held back (congestion downstream, storage not yet durable).
+  // PUBACK/PUBREC held back (storage not yet durable).
   HeldAcks held_acks;
   // The publish rate buckets, while limits.max_publish_rate or max_publish_bandwidth is set.
   std::unique_ptr<PublishThrottle> throttle;
+  // Sessions whose full queues hold this publisher back (hold_publisher envelopes): its
+  // receive stays paused while any does.
+  std::uint32_t held_by_sessions = 0;
 
   // Ids handed over from the session at CONNECT (the front of qos2_awaiting_rel) and not
   // released yet: a new connection's Receive Maximum quota does not count them.
@@ -91,6 +94,8 @@ struct Connection {
   // home_paused is for the publish rate (PublishThrottle), not an answer: the message path
   // checks one flag, and only the resume paths ask which.
   bool throttled : 1 = false;
+  // receive paused: a subscriber's full queue waits for this publisher's messages
+  bool overload_paused : 1 = false;
   std::uint16_t keepalive_s = 0;
   std::uint16_t listener = 0;        // index into the configured listeners
   std::uint16_t home = 0;            // the session's home shard
@@ -123,7 +128,7 @@ struct Connection {
     if (!aliases) aliases = std::make_unique<TopicAliases>(alias_out_max);
     return *aliases;
   }
-  bool paused() const { return ring_paused || home_paused; }
+  bool paused() const { return ring_paused || home_paused || overload_paused; }
 
   static Connection* from_timer(io::TimerNode* n) {
     return reinterpret_cast<Connection*>(reinterpret_cast<char*>(n) - offsetof(Connection, timer));

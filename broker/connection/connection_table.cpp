@@ -197,6 +197,23 @@ void ConnectionTable::update_receive_pause(Connection& c) {
   }
 }
 
+void ConnectionTable::hold_publisher(std::uint32_t serial, bool on) {
+  Connection* c = find(serial);
+  if (!c || c->state == Connection::State::closing || (!on && !c->inbound)) return;
+  std::uint32_t& holds = c->inbound_qos().held_by_sessions;
+  if (on) {
+    ++holds;
+  } else if (holds) {
+    --holds;
+  }
+  const bool want = holds != 0;
+  if (want == c->overload_paused) return;
+  c->overload_paused = want;
+  // Its keepalive counts again from here: what it sent while paused waits unread.
+  if (!want) c->last_rx_tick = ctx_.tick;
+  update_receive_pause(*c);
+}
+
 // ---- timers ----
 
 void ConnectionTable::arm_keepalive(Connection& c) {
@@ -228,8 +245,10 @@ void ConnectionTable::on_timer(Connection& c) {
     close(c, CloseKind::abrupt);
     return;
   }
-  // Keepalive: 1.5 times the interval since the last packet.
+  // Keepalive: 1.5 times the interval since the last packet. A connection the broker
+  // stopped reading (a full ring or queue downstream) may have sent its PINGREQ unread.
   std::uint64_t limit = ShardContext::ms_to_ticks(std::uint64_t(c.keepalive_s) * 1500);
+  if (c.ring_paused || c.overload_paused) c.last_rx_tick = ctx_.tick;
   if (ctx_.tick >= c.last_rx_tick + limit) {
     log_info("client '{}' silent for 1.5 x {} s: disconnecting", c.client_id.view(), c.keepalive_s);
     // MQTT 5 hears why (0x8D), unless output is still queued: a peer that reads nothing

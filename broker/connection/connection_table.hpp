@@ -85,8 +85,12 @@ class ConnectionTable {
   std::string_view peer_address(const Connection& c) const;
   void forget_peer_address(const Connection& c);
 
-  // Applies c.ring_paused / c.home_paused to the loop (told only of changes).
+  // Applies c.ring_paused / c.home_paused / c.overload_paused to the loop (told only of
+  // changes).
   void update_receive_pause(Connection& c);
+  // A session's full queue holds the publisher `serial` back (on), or lets it go: its
+  // receive is paused while at least one session holds it. Unknown serials are ignored.
+  void hold_publisher(std::uint32_t serial, bool on);
 
   // Timers: the CONNECT deadline is set on accept; keepalive once connected (0: none).
   void arm_keepalive(Connection& c);

@@ -1,5 +1,4 @@
-// The PUBACK/PUBREC a publishing client is owed but does not get yet: held while
-// subscribers downstream are congested (flow control instead of loss) or while the writes
+// The PUBACK/PUBREC a publishing client is owed but does not get yet: held while the writes
 // its publish caused are not yet durable (StorageLink); and a PUBCOMP while the release of
 // its packet id is not yet durable. Sent in arrival order: once one is held, later ones
 // queue behind it.

@@ -1,5 +1,5 @@
-// What a client sends that is not about connecting: PUBLISH (routed, then acknowledged when
-// nothing downstream holds it back), SUBSCRIBE and UNSUBSCRIBE (for the session's home
+// What a client sends that is not about connecting: PUBLISH (routed, then acknowledged once
+// what it wrote is durable), SUBSCRIBE and UNSUBSCRIBE (for the session's home
 // shard), its will; and what the home shard sends back for it.
 #include <algorithm>
 
@@ -35,7 +35,7 @@ void ClientProtocol::handle_publish(Connection& c, const core::Publish& p) {
   if (qos == 2 && c.inbound && c.inbound->awaiting_rel(p.packet_id)) {
     // A resend of a message already taken: acknowledge again (after the first PUBREC, if
     // that is still held), deliver nothing.
-    return acknowledge(c, p.packet_id | HeldAcks::kPubRec, storage_.peers().last_ticket(), false);
+    return acknowledge(c, p.packet_id | HeldAcks::kPubRec, storage_.peers().last_ticket());
   }
   // MQTT 5 §3.3.4: no more unacknowledged QoS 1/2 PUBLISHes than the Receive Maximum the
   // CONNACK gave (max_inflight). Only a client with some unacknowledged has `inbound`.
@@ -55,14 +55,18 @@ void ClientProtocol::handle_publish(Connection& c, const core::Publish& p) {
   pub.retain = p.retain;
   pub.origin_session = reinterpret_cast<std::uintptr_t>(c.session);
   pub.expires = p.properties.message_expiry_interval.has_value();
+  pub.publisher = self(c);
   const std::uint64_t tickets_before = storage_.peers().last_ticket();
-  bool congested = router_.route(pub, &c);
+  // A congested subscriber does not hold this acknowledgement: it stops this connection
+  // being read instead (SessionStore::hold_publisher), which slows a client whatever its
+  // window; route()'s answer is not needed.
+  router_.route(pub, &c);
   if (qos == 0) return;
   if (qos == 2) {
     c.inbound_qos().qos2_awaiting_rel.push_back(p.packet_id);
     store_inbound_qos2(c, p.packet_id, true);
   }
-  acknowledge(c, ack, tickets_before, congested);
+  acknowledge(c, ack, tickets_before);
 }
 
 // PUBREL: the QoS 2 exchange ends with PUBCOMP, once the release is durable (until then a
@@ -77,7 +81,7 @@ void ClientProtocol::handle_pubrel(Connection& c, std::uint16_t packet_id) {
   }
   const std::uint64_t tickets_before = storage_.peers().last_ticket();
   store_inbound_qos2(c, packet_id, false);
-  acknowledge(c, packet_id | HeldAcks::kPubComp, tickets_before, false);
+  acknowledge(c, packet_id | HeldAcks::kPubComp, tickets_before);
 }
 
 // The session's home shard writes its inbound QoS 2 ids (only for a session that outlives
@@ -97,16 +101,14 @@ void ClientProtocol::store_inbound_qos2(Connection& c, std::uint16_t packet_id, 
   mesh_.push(c.home, e.set_ticket(storage_.peers().sent(std::uint64_t(1) << c.home)), nullptr);
 }
 
-// Sends `ack` now, or holds it until what it depends on allows: subscribers downstream not
-// congested, this shard's writes so far durable, and those of other shards for the tickets
-// taken since `tickets_before`. Acknowledgements go in order: behind one held, all wait.
-void ClientProtocol::acknowledge(Connection& c, std::uint32_t ack, std::uint64_t tickets_before,
-                                 bool congested) {
+// Sends `ack` now, or holds it until what it depends on allows: this shard's writes so far
+// durable, and those of other shards for the tickets taken since `tickets_before`.
+// Acknowledgements go in order: behind one held, all wait.
+void ClientProtocol::acknowledge(Connection& c, std::uint32_t ack, std::uint64_t tickets_before) {
   const std::uint64_t mark = storage_.write_mark();
   const std::uint64_t ticket = storage_.peers().last_ticket();
   const bool peers_wait = ticket != tickets_before;
-  if (!congested && !peers_wait && (!c.inbound || c.inbound->held_acks.empty()) &&
-      storage_.durable(mark))
+  if (!peers_wait && (!c.inbound || c.inbound->held_acks.empty()) && storage_.durable(mark))
     return send_publish_ack(c, ack);
   c.inbound_qos().held_acks.hold(ack, mark, peers_wait ? ticket : 0);
   if (!c.in_held_list) {
@@ -164,8 +166,6 @@ void ClientProtocol::send_publish_ack(Connection& c, std::uint32_t ack) {
 void ClientProtocol::release_acks() {
   if (held_ack_connections_.empty()) return;
   const ReasonCode failing = storage_.failing();
-  if (failing == ReasonCode::Success && (sessions_.any_congested() || mesh_.any_peer_congested()))
-    return;
   const std::uint64_t durable = storage_.durable_through();
   const std::uint64_t peers = storage_.peers().through();
   auto held = std::move(held_ack_connections_);

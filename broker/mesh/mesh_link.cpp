@@ -96,17 +96,4 @@ std::uint32_t MeshLink::barriers_done() const {
   return done;
 }
 
-void MeshLink::set_congested(bool on) {
-  mesh_.set_congested(ctx_.id, on);
-  if (on) return;
-  for (unsigned i = 0; i < mesh_.shards(); ++i)
-    if (i != ctx_.id) mesh_.wake(i);  // their held acks may go now
-}
-
-bool MeshLink::any_peer_congested() const {
-  for (unsigned i = 0; i < mesh_.shards(); ++i)
-    if (i != ctx_.id && mesh_.congested(i)) return true;
-  return false;
-}
-
 }  // namespace shardmq::broker

@@ -1,7 +1,7 @@
 // A shard's end of the mesh: it sends envelopes to other shards (keeping, in order, those
 // that meet a full ring, and pausing the publisher that filled it), wakes each shard it sent
-// to once per turn, drains what other shards sent here, counts barriers, and raises this
-// shard's congestion flag. It knows nothing of what the envelopes carry.
+// to once per turn, drains what other shards sent here, and counts barriers. It knows nothing
+// of what the envelopes carry.
 //
 // Owns: the per-destination backlogs, the publishers paused on them, the barrier counters.
 // Calls: ShardMesh, ConnectionTable (to pause and resume a publisher's receive), and the
@@ -88,10 +88,10 @@ class MeshLink {
   void barrier_answered(unsigned from, std::uint32_t seq) { barrier_acked_[from] = seq; }
   std::uint32_t barriers_done() const;
 
-  // Congestion (ShardMesh::set_congested): this shard's flag, and the others'.
-  void set_congested(bool on);
-  bool congested(unsigned shard) const { return mesh_.congested(shard); }
-  bool any_peer_congested() const;
+  // No shard is congested as a whole: a session's full queue pauses the publishers whose
+  // messages wait for it (SessionStore::hold_publisher, the hold_publisher envelope). The
+  // router still asks (its answer no longer holds any acknowledgement back).
+  bool congested(unsigned) const { return false; }
 
  private:
   ShardContext& ctx_;

@@ -60,6 +60,7 @@ void release_envelope(const ShardEnvelope& e) {
     case K::inbound_qos2:
     case K::release:
     case K::kick:
+    case K::hold_publisher:
       break;
   }
 }

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "broker/connection/connection_ref.hpp"
 #include "broker/message/message_ref.hpp"
 #include "broker/session/subscription.hpp"
 #include "core/mqtt_types.hpp"
@@ -54,6 +55,9 @@ struct ShardEnvelope {
     release,  // target: serial; aux: packet id (send PUBREL again after reconnect)
     packet,   // ptr: core::Packet* to write (SUBACK, UNSUBACK); target: serial
     kick,     // target: serial; close it, the session was taken over
+    // flags 1: a session's queue is full and this publisher's messages wait for it: stop
+    // reading it; flags 0: that session lets go (SessionStore::hold_publisher). target: serial
+    hold_publisher,
   };
   Kind kind = Kind::publish;
   std::uint8_t flags = 0;
@@ -79,13 +83,6 @@ inline constexpr std::uint8_t kDeliverRetain = 0x08;
 
 // shared_deliver: deliver even to an offline member (the group has no online one).
 inline constexpr std::uint8_t kSharedFinal = 0x01;
-
-// Where a client's connection lives: its shard and the connection's serial there.
-struct ConnectionRef {
-  std::uint16_t shard = 0;
-  std::uint32_t serial = 0;
-  bool operator==(const ConnectionRef&) const = default;
-};
 
 struct AttachRequest {
   std::string client_id;

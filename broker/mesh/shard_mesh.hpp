@@ -58,16 +58,6 @@ class ShardMesh {
 
   ExactInterest& exact_interest() { return exact_interest_; }
 
-  // A shard with subscribers whose QoS 1/2 queues are filling says so; publishers' shards
-  // then hold back PUBACK/PUBREC for publishes routed there (MQTT flow control instead of
-  // loss), and release them when the flag clears.
-  void set_congested(unsigned shard, bool on) {
-    slots_[shard].congested.store(on, std::memory_order_release);
-  }
-  bool congested(unsigned shard) const {
-    return slots_[shard].congested.load(std::memory_order_acquire);
-  }
-
   // Producer side, after pushing to `to`: wakes it only if it is about to sleep (one
   // wake-up per sleep however many producers push).
   void notify(unsigned to) {
@@ -77,7 +67,6 @@ class ShardMesh {
  private:
   struct alignas(64) Slot {
     io::WakeFlag wake;
-    std::atomic<bool> congested{false};
     io::Loop* loop = nullptr;
   };
   unsigned n_;

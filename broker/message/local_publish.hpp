@@ -19,7 +19,8 @@ struct LocalPublish {
   std::uint8_t qos = 0;
   bool retain = false;
   std::uint64_t origin_session = 0;
-  bool expires = false;  // the properties carry a Message Expiry Interval
+  bool expires = false;     // the properties carry a Message Expiry Interval
+  ConnectionRef publisher;  // its connection (serial 0: none), held back by full queues
 
   LocalPublish() = default;
   LocalPublish(const LocalPublish&) = delete;
@@ -33,6 +34,7 @@ struct LocalPublish {
         retain(m->retain()),
         origin_session(m->origin_session()),
         expires(m->expires()),
+        publisher(m->publisher()),
         shared_(m) {}
   ~LocalPublish() {
     if (shared_) shared_->release();
@@ -43,7 +45,9 @@ struct LocalPublish {
   PublishedMessage* shared() const {
     if (!shared_) {
       shared_ = PublishedMessage::create(topic, properties, payload, qos, retain, origin_session);
-      if (expires && shared_) arm_message_expiry(*shared_, steady_now_ms());
+      if (!shared_) return nullptr;
+      shared_->set_publisher(publisher);
+      if (expires) arm_message_expiry(*shared_, steady_now_ms());
     }
     return shared_;
   }

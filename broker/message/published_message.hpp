@@ -11,6 +11,8 @@
 #include <new>
 #include <string_view>
 
+#include "broker/connection/connection_ref.hpp"
+
 namespace shardmq::broker {
 
 class PublishedMessage {
@@ -50,6 +52,10 @@ class PublishedMessage {
   std::uint8_t qos() const { return qos_; }
   bool retain() const { return retain_; }
   std::uint64_t origin_session() const { return origin_session_; }
+  // The connection that published it (serial 0: a will, $SYS, a copy): a full session queue
+  // pauses it (SessionStore::hold_publisher).
+  ConnectionRef publisher() const { return publisher_; }
+  void set_publisher(ConnectionRef c) { publisher_ = c; }
 
   // MQTT 5 Message Expiry (message_expiry.hpp): when the message stops being deliverable,
   // and where the 4-byte interval sits in properties() so a delivery can say what is left.
@@ -79,6 +85,7 @@ class PublishedMessage {
   std::uint32_t expiry_offset_ = kNoExpiry;
   std::uint64_t origin_session_ = 0;
   std::uint64_t expires_at_ms_ = 0;
+  ConnectionRef publisher_;
 };
 
 }  // namespace shardmq::broker

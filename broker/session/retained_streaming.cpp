@@ -46,6 +46,7 @@ void SessionStore::pump_retained(Session& s) {
       }
       m->add_ref();
       LocalPublish p(m);
+      p.publisher = {};  // whoever published it once is not waiting for this copy
       std::uint8_t qos = p.qos < st.options.max_qos ? p.qos : st.options.max_qos;
       deliver(s, p, qos, st.options.identifier, true);
       if (s.connection.shard != id_ && retained_turn_budget_ > 0) --retained_turn_budget_;

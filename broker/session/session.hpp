@@ -86,7 +86,7 @@ struct Session {
   bool online = false;
   core::ProtocolVersion version = core::ProtocolVersion::v311;
   bool in_stream_list = false;
-  bool congested = false;  // queue above the high-water mark, client still acking
+  bool congested = false;  // queue above the high-water mark, client still acking: holds publishers
   std::uint16_t receive_maximum = 65535;
   std::uint16_t next_packet_id = 0;
   std::uint32_t expiry_s = 0;  // kept after disconnect when > 0 (3.1.1: clean session = 0)
@@ -94,7 +94,9 @@ struct Session {
   std::uint32_t target_index = 0;
   std::uint64_t match_stamp = 0;
   std::uint64_t queued_bytes = 0;
-  std::uint64_t last_progress_tick = 0;  // last acknowledgement from the client
+  // The client's last acknowledgement, or the first message sent to it with none in flight:
+  // its silence (limits.slow_consumer_timeout_ms) counts from there.
+  std::uint64_t last_progress_tick = 0;
 
   SubscriptionList subscriptions;
   LazyDeque<OutgoingMessage> inflight;  // sent, not yet acknowledged, in send order

@@ -214,7 +214,10 @@ void SessionStore::destroy(Session* s) {
     if (p.request && p.request->session == s) p.request->session = nullptr;
     if (p.unsubscribe && p.unsubscribe->session == s) p.unsubscribe->session = nullptr;
   }
-  if (s->congested) std::erase(congested_, s);
+  if (s->congested) {
+    std::erase(congested_, s);
+    let_publishers_go(*s);
+  }
   if (s->in_stream_list) std::erase(streaming_, s);
   s->retained_streams.clear();
   clear_state(*s);

@@ -1,6 +1,7 @@
 // Messages to a session: QoS 0 straight to its connection, QoS 1/2 through the in-flight
 // window (the client's Receive Maximum and the broker's max_inflight) and the queue behind
-// it, the client's acknowledgements, and congestion.
+// it, the client's acknowledgements, and congestion: a full queue of a live subscriber holds
+// back the publishers whose messages wait for it.
 #include <algorithm>
 
 #include "broker/auth/access_control.hpp"
@@ -52,10 +53,11 @@ bool SessionStore::deliver(Session& s, const LocalPublish& p, std::uint8_t qos,
     return false;
   }
   std::size_t bytes = m->payload().size() + m->topic().size();
-  if (s.queue.size() >= config_.max_queued_messages ||
-      s.queued_bytes + bytes > config_.max_queued_bytes) {
-    // Reached only by an absent client or one that stopped acknowledging: a live, slow
-    // subscriber holds its publishers back first (update_congestion).
+  if (!s.congested && (s.queue.size() >= config_.max_queued_messages ||
+                       s.queued_bytes + bytes > config_.max_queued_bytes)) {
+    // An absent client, or one silent for slow_consumer_timeout_ms. A live one that keeps
+    // acknowledging is congested from half the limits on: its publishers are paused, and
+    // what they had sent before that still queues, past the limits if need be.
     ShardCounters::bump(counters_.messages_dropped);  // documented policy: newest dropped
     return false;
   }
@@ -64,13 +66,31 @@ bool SessionStore::deliver(Session& s, const LocalPublish& p, std::uint8_t qos,
   s.queued_bytes += bytes;
   storage_.message_added(s.client_id, *m, qos, 0, retain, subscription_id);
   if (s.online) update_congestion(s);
+  if (s.congested) hold_publisher(s, p);
   return s.congested;
 }
 
-// A live subscriber whose queue passes half the limit while it keeps acknowledging is
-// "congested": publishers routed to it get their PUBACK/PUBREC later, so their own windows
-// slow them down. One that stops acknowledging for 2 s no longer holds anyone back: its
-// queue fills and drops, as an absent client's would.
+// The publisher of a message queued for a congested session stops being read (on its own
+// shard, through the ring) until the session drains or lets go, once per session.
+void SessionStore::hold_publisher(Session& s, const LocalPublish& p) {
+  const ConnectionRef pub = p.publisher;
+  // No connection (a will, $SYS); or the subscriber's own, whose acknowledgements the
+  // draining needs: pausing it would wait for the timeout.
+  if (!pub.serial || pub == s.connection) return;
+  if (!holds_.add(&s, pub)) return;
+  mesh_.send(pub.shard, ShardEnvelope{ShardEnvelope::Kind::hold_publisher, 1, ctx_.self(), 0,
+                                      nullptr, pub.serial, 0});
+}
+
+void SessionStore::let_publishers_go(Session& s) {
+  if (!holds_.holds(&s)) return;
+  holds_.release(&s, [&](ConnectionRef pub) {
+    if (ctx_.destroying) return;  // the shards are stopping: tell no other shard anything
+    mesh_.send(pub.shard, ShardEnvelope{ShardEnvelope::Kind::hold_publisher, 0, ctx_.self(), 0,
+                                        nullptr, pub.serial, 0});
+  });
+}
+
 // Whether `m` (a message that expires) has: counted, so the caller only drops it.
 bool SessionStore::expired(const PublishedMessage* m) {
   if (m && !message_expired(*m, steady_now_ms())) return false;
@@ -78,20 +98,26 @@ bool SessionStore::expired(const PublishedMessage* m) {
   return true;
 }
 
+// A live subscriber whose queue passes half a limit while it keeps acknowledging is
+// "congested": the publishers of what it queues are paused until it drains below a quarter.
+// One that acknowledges nothing for slow_consumer_timeout_ms (while it has messages in
+// flight) no longer holds anyone back: its queue fills and drops, as an absent client's.
 void SessionStore::update_congestion(Session& s) {
   const std::size_t high = std::max<std::size_t>(config_.max_queued_messages / 2, 1);
-  const std::size_t low = high / 2;
-  const bool acking = ctx_.tick - s.last_progress_tick < 20;
-  bool want = s.online && acking && (s.congested ? s.queue.size() > low : s.queue.size() >= high);
+  const std::uint64_t high_bytes = std::max<std::uint64_t>(config_.max_queued_bytes / 2, 1);
+  const bool acking = ctx_.tick - s.last_progress_tick <
+                      ShardContext::ms_to_ticks(config_.slow_consumer_timeout_ms);
+  const bool above = s.congested ? s.queue.size() > high / 2 || s.queued_bytes > high_bytes / 2
+                                 : s.queue.size() >= high || s.queued_bytes >= high_bytes;
+  const bool want = s.online && acking && above;
   if (want == s.congested) return;
   s.congested = want;
   if (want) {
     congested_.push_back(&s);
-    if (congested_.size() == 1) mesh_.set_congested(true);
     return;
   }
   std::erase(congested_, &s);
-  if (congested_.empty()) mesh_.set_congested(false);
+  let_publishers_go(s);
 }
 
 void SessionStore::send_outgoing(Session& s, OutgoingMessage& m, bool dup) {
@@ -138,6 +164,8 @@ void SessionStore::start_inflight(Session& s, OutgoingMessage m) {
     if (++s.next_packet_id == 0) s.next_packet_id = 1;
   } while (in_use(s.next_packet_id));
   m.packet_id = s.next_packet_id;
+  // Silence counts from the first message it has to acknowledge, not from its last ack.
+  if (s.inflight.empty()) s.last_progress_tick = ctx_.tick;
   s.inflight.push_back(m);
   storage_.message_added(s.client_id, *m.message, m.qos, m.packet_id, m.retain, m.subscription_id);
   send_outgoing(s, s.inflight.back(), false);
@@ -154,7 +182,9 @@ void SessionStore::pump(Session& s) {
     }
     start_inflight(s, m);
   }
-  if (s.congested || s.queue.size() >= config_.max_queued_messages / 2) update_congestion(s);
+  if (s.congested || s.queue.size() >= config_.max_queued_messages / 2 ||
+      s.queued_bytes >= config_.max_queued_bytes / 2)
+    update_congestion(s);
 }
 
 void SessionStore::inbound_qos2(Session* s, unsigned from, std::uint16_t packet_id, bool received) {

@@ -4,7 +4,7 @@
 // One client identifier has exactly one owner, so none of this is ever shared.
 //
 // Owns: every Session of the shard, the session expiry timers, SUBSCRIBEs waiting for their
-// barrier, the congested and streaming session lists.
+// barrier, the congested and streaming session lists, the publishers congested sessions hold.
 // Calls: SubscriptionIndex (the filters), RetainedStore (what a subscription is sent),
 // ConnectionTable (a socket on this shard), MeshLink (a socket on another shard, replies to
 // the connection's shard), StorageLink and AccessControl.
@@ -21,6 +21,7 @@
 #include <xxhash.h>
 
 #include "broker/mesh/shard_envelope.hpp"
+#include "broker/session/publisher_holds.hpp"
 #include "broker/session/session.hpp"
 #include "broker/session/shared_memberships.hpp"
 #include "broker/shard/shard_context.hpp"
@@ -63,8 +64,8 @@ class SessionStore {
   // Who publishes a delayed will when it falls due (the protocol, built after the store).
   void set_will_publisher(WillPublisher* p) { wills_ = p; }
 
-  // A publish for `s` at `qos`; true when `s` is congested (the publisher's
-  // acknowledgement should wait, see update_congestion).
+  // A publish for `s` at `qos`; true when `s` is congested: its queue is full and it holds
+  // the publisher back (hold_publisher), nothing for the caller to do.
   bool deliver(Session& s, const LocalPublish& p, std::uint8_t qos, std::uint32_t subscription_id,
                bool retain);
 
@@ -83,8 +84,6 @@ class SessionStore {
   void output_drained(Session& s) {
     if (s.in_stream_list) resume_stream(s);
   }
-  // Some session's queue is above its high-water mark (publishers' acks wait).
-  bool any_congested() const { return !congested_.empty(); }
 
   // Start-up, before the shard serves: a persistent session read back from the store,
   // offline, its expiry counting from now (session_restore.cpp). Not written back.
@@ -114,6 +113,8 @@ class SessionStore {
   void pump(Session& s);
   std::uint16_t window(const Session& s) const;
   void update_congestion(Session& s);
+  void hold_publisher(Session& s, const LocalPublish& p);
+  void let_publishers_go(Session& s);
   bool expired(const PublishedMessage* m);
   // Subscriptions (session_subscriptions.cpp).
   bool add_subscription(Session& s, const std::string& filter, const SubscriptionOptions& o,
@@ -177,8 +178,10 @@ class SessionStore {
   std::deque<PendingJoin> pending_joins_;
   SharedMemberships shared_;
 
-  // Sessions whose queue passed the high-water mark while their client keeps acknowledging.
+  // Sessions whose queue passed the high-water mark while their client keeps acknowledging,
+  // and the publishers each holds back.
   std::vector<Session*> congested_;
+  PublisherHolds holds_;
   std::vector<Session*> streaming_;  // retained streams waiting for room
   std::uint32_t retained_turn_budget_ = 0;
   std::string expiry_scratch_;  // a property block with the Message Expiry left, being sent

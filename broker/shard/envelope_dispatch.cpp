@@ -3,6 +3,7 @@
 // way round: the session store answers a connection with an envelope, and this is where it
 // reaches the protocol.
 #include "broker/connection/client_protocol.hpp"
+#include "broker/connection/connection_table.hpp"
 #include "broker/mesh/mesh_link.hpp"
 #include "broker/retained/retained_store.hpp"
 #include "broker/routing/router.hpp"
@@ -97,6 +98,8 @@ void Shard::on_envelope(const ShardEnvelope& e) {
     }
     case K::kick:
       return protocol_->on_kick(e.target);
+    case K::hold_publisher:
+      return connections_->hold_publisher(e.target, e.flags != 0);
   }
 }
 

@@ -179,12 +179,13 @@ struct ShardParts {
     return {};
   }
   bool publish(std::string_view topic, std::string_view payload, std::uint8_t qos,
-               bool retain = false) {
+               bool retain = false, ConnectionRef publisher = {}) {
     LocalPublish p;
     p.topic = topic;
     p.payload = payload;
     p.qos = qos;
     p.retain = retain;
+    p.publisher = publisher;
     return router.route(p, nullptr);
   }
   void ack(Session* s, std::uint32_t serial, core::PacketType type, std::uint16_t packet_id) {

@@ -68,6 +68,7 @@ inline void expect_same(const broker::Config& a, const broker::Config& b) {
   CHECK(a.max_inflight == b.max_inflight);
   CHECK(a.max_queued_messages == b.max_queued_messages);
   CHECK(a.max_queued_bytes == b.max_queued_bytes);
+  CHECK(a.slow_consumer_timeout_ms == b.slow_consumer_timeout_ms);
   CHECK(a.max_retained_messages == b.max_retained_messages);
   CHECK(a.max_retained_bytes == b.max_retained_bytes);
   CHECK(a.sys_interval_s == b.sys_interval_s);

@@ -67,6 +67,7 @@ TEST_CASE("config writer: every setting changed round-trips", "[config][writer]"
   c.max_inflight = 7;
   c.max_queued_messages = 0;
   c.max_queued_bytes = 9223372036854775807ull;
+  c.slow_consumer_timeout_ms = 750;
   c.max_retained_messages = 10;
   c.max_retained_bytes = 12345;
   c.sys_interval_s = 0;
