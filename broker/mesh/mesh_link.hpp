@@ -88,11 +88,6 @@ class MeshLink {
   void barrier_answered(unsigned from, std::uint32_t seq) { barrier_acked_[from] = seq; }
   std::uint32_t barriers_done() const;
 
-  // No shard is congested as a whole: a session's full queue pauses the publishers whose
-  // messages wait for it (SessionStore::hold_publisher, the hold_publisher envelope). The
-  // router still asks (its answer no longer holds any acknowledgement back).
-  bool congested(unsigned) const { return false; }
-
  private:
   ShardContext& ctx_;
   ShardMesh& mesh_;

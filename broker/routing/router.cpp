@@ -29,7 +29,7 @@ Router::Router(ShardContext& ctx, SubscriptionIndex& index, SessionStore& sessio
       sticky_(ctx.config.shared_subscriptions && strategy_ == SharedStrategy::sticky),
       local_first_(ctx.config.shared_subscriptions && strategy_ == SharedStrategy::local_first) {}
 
-bool Router::route(const LocalPublish& p, Connection* publisher) {
+void Router::route(const LocalPublish& p, Connection* publisher) {
   if (p.retain) retained_.retain(p);
   const auto& r = index_.find_route(p.topic);
   // Read before delivering: the route is not looked at again once delivery starts.
@@ -38,18 +38,16 @@ bool Router::route(const LocalPublish& p, Connection* publisher) {
   const std::uint64_t self = std::uint64_t(1) << id_;
   if (mask & self) [[unlikely]]
     return route_shared(p, r, publisher, mask & ~self);
-  bool congested = deliver_local(p, r);
-  if (!mask) return congested;
-  return push_remote(p, mask, 0, publisher) || congested;
+  deliver_local(p, r);
+  if (mask) push_remote(p, mask, 0, publisher);
 }
 
-bool Router::push_remote(const LocalPublish& p, std::uint64_t mask, std::uint32_t publisher_hash,
+void Router::push_remote(const LocalPublish& p, std::uint64_t mask, std::uint32_t publisher_hash,
                          Connection* publisher) {
-  bool congested = false;
   PublishedMessage* m = p.shared();
   if (!m) {
     log_error("out of memory copying a publish for other shards");
-    return congested;
+    return;
   }
   m->add_ref(static_cast<std::uint32_t>(std::popcount(mask)));
   // "sync": the publisher's acknowledgement waits until these shards confirm this ticket.
@@ -58,10 +56,8 @@ bool Router::push_remote(const LocalPublish& p, std::uint64_t mask, std::uint32_
   while (mask) {
     unsigned to = static_cast<unsigned>(std::countr_zero(mask));
     mask &= mask - 1;
-    congested |= mesh_.congested(to);
     mesh_.push(to, e, publisher);
   }
-  return congested;
 }
 
 void Router::route_arrived(PublishedMessage* m, unsigned from, std::uint32_t publisher_hash) {
@@ -72,7 +68,7 @@ void Router::route_arrived(PublishedMessage* m, unsigned from, std::uint32_t pub
   deliver_local(p, r);
 }
 
-bool Router::deliver_local(const LocalPublish& p, const SubscriptionIndex::Route& route) {
+void Router::deliver_local(const LocalPublish& p, const SubscriptionIndex::Route& route) {
   // Overlapping subscriptions of one session give one delivery at the highest QoS they
   // grant; the session's match stamp says whether it is a target already.
   ++match_stamp_;
@@ -97,28 +93,25 @@ bool Router::deliver_local(const LocalPublish& p, const SubscriptionIndex::Route
     s->target_index = static_cast<std::uint32_t>(targets_.size());
     targets_.push_back(Target{s, o});
   }
-  bool congested = false;
   if (extra_identifiers_.empty()) [[likely]] {
     for (const Target& t : targets_)
-      congested |=
-          sessions_.deliver(*t.session, p, p.qos < t.options.max_qos ? p.qos : t.options.max_qos,
-                            t.options.identifier, t.options.retain_as_published && p.retain);
-    return congested;
+      sessions_.deliver(*t.session, p, p.qos < t.options.max_qos ? p.qos : t.options.max_qos,
+                        t.options.identifier, t.options.retain_as_published && p.retain);
+    return;
   }
   for (std::uint32_t i = 0; i < targets_.size(); ++i) {
     const Target& t = targets_[i];
     std::uint8_t q = p.qos < t.options.max_qos ? p.qos : t.options.max_qos;
     if (std::any_of(extra_identifiers_.begin(), extra_identifiers_.end(),
                     [i](const auto& e) { return e.first == i; }))
-      congested |= deliver_with_identifiers(p, t, i, q);
+      deliver_with_identifiers(p, t, i, q);
     else
-      congested |= sessions_.deliver(*t.session, p, q, t.options.identifier,
-                                     t.options.retain_as_published && p.retain);
+      sessions_.deliver(*t.session, p, q, t.options.identifier,
+                        t.options.retain_as_published && p.retain);
   }
-  return congested;
 }
 
-bool Router::deliver_with_identifiers(const LocalPublish& p, const Target& t, std::uint32_t index,
+void Router::deliver_with_identifiers(const LocalPublish& p, const Target& t, std::uint32_t index,
                                       std::uint8_t qos) {
   std::string properties(p.properties);
   for (const auto& [target, identifier] : extra_identifiers_) {
@@ -131,14 +124,14 @@ bool Router::deliver_with_identifiers(const LocalPublish& p, const Target& t, st
   }
   PublishedMessage* copy =
       PublishedMessage::create(p.topic, properties, p.payload, p.qos, p.retain, p.origin_session);
-  if (!copy) return false;
+  if (!copy) return;
   if (p.expires) {
     if (const PublishedMessage* m = p.shared())
       copy->arm_expiry(m->expiry_offset(), m->expires_at_ms());  // the same place, the same end
   }
   LocalPublish with_all(copy);  // adopts the reference
-  return sessions_.deliver(*t.session, with_all, qos, t.options.identifier,
-                           t.options.retain_as_published && p.retain);
+  sessions_.deliver(*t.session, with_all, qos, t.options.identifier,
+                    t.options.retain_as_published && p.retain);
 }
 
 }  // namespace shardmq::broker

@@ -34,9 +34,10 @@ class Router {
          RetainedStore& retained, MeshLink& mesh, StorageLink& storage);
 
   // A publish that entered the broker on this shard (from `publisher`, or null for a will
-  // or $SYS). True when a subscriber it reached is congested: the publisher's
-  // acknowledgement should wait (SessionStore::deliver).
-  bool route(const LocalPublish& p, Connection* publisher);
+  // or $SYS). A subscriber whose queue is full holds the publisher back itself
+  // (SessionStore::deliver, hold_publisher); the publisher also stops being read while an
+  // envelope of it waits for room in a full ring (MeshLink::push).
+  void route(const LocalPublish& p, Connection* publisher);
   // A publish another shard (`from`) carried here: delivered to this shard's subscribers and
   // groups only. Adopts the envelope's reference. `publisher_hash`: see route().
   void route_arrived(PublishedMessage* m, unsigned from, std::uint32_t publisher_hash);
@@ -49,23 +50,23 @@ class Router {
  private:
   using Target = SubscriptionIndex::Target;
   // Delivers to this shard's subscribers among the route's matches.
-  bool deliver_local(const LocalPublish& p, const SubscriptionIndex::Route& route);
+  void deliver_local(const LocalPublish& p, const SubscriptionIndex::Route& route);
   // A session with several matching subscriptions that carry identifiers gets one copy with
   // all of them (MQTT 5 3.3.4): the others travel in a copy of the properties.
-  bool deliver_with_identifiers(const LocalPublish& p, const Target& t, std::uint32_t index,
+  void deliver_with_identifiers(const LocalPublish& p, const Target& t, std::uint32_t index,
                                 std::uint8_t qos);
   // One reference of the shared copy to each shard in `mask` (the publish envelope).
-  bool push_remote(const LocalPublish& p, std::uint64_t mask, std::uint32_t publisher_hash,
+  void push_remote(const LocalPublish& p, std::uint64_t mask, std::uint32_t publisher_hash,
                    Connection* publisher);
   // route() once shared subscriptions are involved (shared_dispatch.cpp).
-  bool route_shared(const LocalPublish& p, const SubscriptionIndex::Route& r, Connection* publisher,
+  void route_shared(const LocalPublish& p, const SubscriptionIndex::Route& r, Connection* publisher,
                     std::uint64_t mask);
   // One member of each group in the route; one member of `g`.
-  bool deliver_shared(const LocalPublish& p, const SubscriptionIndex::Route& route, unsigned from,
+  void deliver_shared(const LocalPublish& p, const SubscriptionIndex::Route& route, unsigned from,
                       std::uint32_t publisher_hash);
-  bool dispatch(SharedGroup& g, const LocalPublish& p, unsigned from, std::uint32_t publisher_hash);
+  void dispatch(SharedGroup& g, const LocalPublish& p, unsigned from, std::uint32_t publisher_hash);
   // local_first: to a member homed here of each matching group owned elsewhere.
-  bool deliver_local_first(const LocalPublish& p);
+  void deliver_local_first(const LocalPublish& p);
 
   ShardContext& ctx_;
   const unsigned id_;  // copied from the context: one load on the message path, not two

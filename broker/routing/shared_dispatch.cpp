@@ -16,7 +16,7 @@
 
 namespace shardmq::broker {
 
-bool Router::route_shared(const LocalPublish& p, const SubscriptionIndex::Route& r,
+void Router::route_shared(const LocalPublish& p, const SubscriptionIndex::Route& r,
                           Connection* publisher, std::uint64_t mask) {
   std::uint32_t hash = 0;
   if (sticky_ && publisher) {
@@ -24,36 +24,34 @@ bool Router::route_shared(const LocalPublish& p, const SubscriptionIndex::Route&
     hash = static_cast<std::uint32_t>(XXH3_64bits(id.data(), id.size()));
   }
   // Groups owned here first (deliveries change neither the index nor the cached route).
-  bool congested = false;
-  if (!r.groups.empty()) congested = deliver_shared(p, r, id_, hash);
-  if (local_first_ && index_.has_local_members()) congested |= deliver_local_first(p);
-  congested |= deliver_local(p, r);
-  if (!mask) return congested;
-  return push_remote(p, mask, hash, publisher) || congested;
+  if (!r.groups.empty()) deliver_shared(p, r, id_, hash);
+  if (local_first_ && index_.has_local_members()) deliver_local_first(p);
+  deliver_local(p, r);
+  if (mask) push_remote(p, mask, hash, publisher);
 }
 
-bool Router::deliver_shared(const LocalPublish& p, const SubscriptionIndex::Route& route,
+void Router::deliver_shared(const LocalPublish& p, const SubscriptionIndex::Route& route,
                             unsigned from, std::uint32_t publisher_hash) {
-  bool congested = false;
   for (SharedGroup* g : route.groups)
-    congested |= dispatch(*g, p, from, publisher_hash);
-  return congested;
+    dispatch(*g, p, from, publisher_hash);
 }
 
-bool Router::dispatch(SharedGroup& g, const LocalPublish& p, unsigned from,
+void Router::dispatch(SharedGroup& g, const LocalPublish& p, unsigned from,
                       std::uint32_t publisher_hash) {
   const int i = choose_member(g.members, g.online, strategy_, g.cursor, publisher_hash, from);
-  if (i < 0) return false;
+  if (i < 0) return;
   const SharedMember m = g.members[static_cast<std::size_t>(i)];
   // local_first chose a member online on the publishing shard: that shard has delivered to
   // one of its members itself (deliver_local_first), seeing the same membership as here.
-  if (strategy_ == SharedStrategy::local_first && m.online && m.home == from && from != id_)
-    return false;
-  if (m.home == id_) return sessions_.deliver_shared(m.index, p);
+  if (strategy_ == SharedStrategy::local_first && m.online && m.home == from && from != id_) return;
+  if (m.home == id_) {
+    sessions_.deliver_shared(m.index, p);
+    return;
+  }
   PublishedMessage* msg = p.shared();
   if (!msg) {
     log_error("out of memory copying a publish for a shared subscription");
-    return false;
+    return;
   }
   msg->add_ref();
   // Offline only when no member is online: the home then queues it rather than sending it back.
@@ -68,18 +66,15 @@ bool Router::dispatch(SharedGroup& g, const LocalPublish& p, unsigned from,
     ShardEnvelope t{ShardEnvelope::Kind::peer_ticket, 0, ctx_.self()};
     mesh_.push(m.home, t.set_ticket(storage_.peers().sent(std::uint64_t(1) << m.home)), nullptr);
   }
-  return mesh_.congested(m.home);
 }
 
-bool Router::deliver_local_first(const LocalPublish& p) {
-  bool congested = false;
+void Router::deliver_local_first(const LocalPublish& p) {
   index_.match_local_groups(p.topic, [&](SharedGroup* g) {
     if (!g->online) return;  // the owner chooses, among members elsewhere
     const int i =
         choose_member(g->members, g->online, SharedStrategy::round_robin, g->cursor, 0, kNoShard);
-    congested |= sessions_.deliver_shared(g->members[static_cast<std::size_t>(i)].index, p);
+    sessions_.deliver_shared(g->members[static_cast<std::size_t>(i)].index, p);
   });
-  return congested;
 }
 
 void Router::shared_bounce(PublishedMessage* m, std::uint32_t group_id) {
