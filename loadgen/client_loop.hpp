@@ -30,7 +30,9 @@ enum class CloseReason : std::uint8_t {
 class LoopHandler {
  public:
   virtual ~LoopHandler() = default;
-  virtual void on_tcp_connected(std::uint32_t i) = 0;  // queue CONNECT here
+  // Queue CONNECT here. Plain TCP: called as soon as connect() has started (the bytes go when
+  // the handshake is done); TLS: once the handshake is done.
+  virtual void on_tcp_connected(std::uint32_t i) = 0;
   virtual void on_connack(std::uint32_t i) = 0;
   virtual void on_suback(std::uint32_t i) = 0;
   // After the loop queued the PUBACK/PUBREC this PUBLISH needs.
@@ -70,6 +72,7 @@ class ClientLoop {
 
  private:
   void on_event(std::uint32_t i, std::uint32_t events);
+  bool send_early(std::uint32_t i);  // plain TCP: CONNECT right after connect(); false: failed
   void finish_connect(std::uint32_t i);
   void connected(std::uint32_t i);  // transport up: CONNECT goes out
   void handshake(std::uint32_t i);

@@ -13,6 +13,7 @@
 #include "core/packets.hpp"
 #include "loadgen/client_loop.hpp"
 #include "loadgen/options.hpp"
+#include "loadgen/progress.hpp"
 #include "loadgen/scenario_driver.hpp"
 #include "loadgen/source_addresses.hpp"
 #include "loadgen/tally.hpp"
@@ -76,6 +77,7 @@ class ScenarioBase : public LoopHandler {
 
   const SourceAddresses& sources_;
   std::vector<std::uint8_t> ever_active_;
+  Progress progress_;
   std::uint32_t opened_ = 0;
   std::uint32_t ready_ = 0;
   std::uint32_t failed_ = 0;

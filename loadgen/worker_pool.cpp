@@ -61,6 +61,8 @@ PoolResult run_workers(unsigned procs, const std::function<std::uint64_t(unsigne
     ctx[w] = WorkerContext{w, procs, first, run_id, shared};
     first += split(w);
   }
+  for (auto& c : ctx)
+    c.total_clients = first;
 
   if (procs == 1) {
     out.tally = work(ctx[0], split(0));

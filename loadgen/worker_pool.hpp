@@ -20,6 +20,8 @@ struct SharedState {
   std::atomic<std::uint64_t> acked{0};      // fanout: publisher flows completed
   std::atomic<std::uint64_t> delivered{0};  // fanout: deliveries, all subscribers
   std::atomic<std::uint32_t> publisher_done{0};
+  std::atomic<std::uint64_t> connected{0};  // clients ready, all workers (--progress)
+  std::atomic<std::uint64_t> failed{0};     // clients that failed before being ready
 };
 
 struct WorkerContext {
@@ -28,6 +30,7 @@ struct WorkerContext {
   std::uint64_t first_client = 0;  // global index of this worker's first client
   std::uint32_t run_id = 0;        // makes topics and client ids unique per run
   SharedState* shared = nullptr;
+  std::uint64_t total_clients = 0;  // clients of all workers together
 };
 
 struct PoolResult {
