@@ -28,7 +28,12 @@ constexpr int kReadsPerEvent = 4;
 
 ClientLoop::ClientLoop(std::uint32_t clients, LoopHandler& handler, sockaddr_in server,
                        const TlsClientContext* tls)
-    : clients_(clients), handler_(handler), server_(server), tls_(tls), read_buf_(kReadBuffer) {
+    : clients_(clients),
+      handler_(handler),
+      server_(server),
+      tls_(tls),
+      reader_(client_decode_options()),
+      read_buf_(kReadBuffer) {
   epfd_ = epoll_create1(EPOLL_CLOEXEC);
   if (epfd_ < 0) std::abort();
   dirty_.reserve(clients);
@@ -128,6 +133,7 @@ void ClientLoop::close(std::uint32_t i, CloseReason why) {
   c.fd = -1;
   c.state = ClientState::Closed;
   c.out.clear();
+  c.partial.clear();
   --open_;
   handler_.on_closed(i, why);
 }
@@ -321,10 +327,10 @@ void ClientLoop::read_tls(std::uint32_t i) {
 bool ClientLoop::decode(std::uint32_t i, std::size_t n) {
   MqttClient& c = clients_[i];
   bool keep = true;
-  auto err =
-      c.decoder.feed(std::span<const std::byte>(read_buf_.data(), n), [&](const core::Packet& p) {
-        if (keep) keep = dispatch(i, p);
-      });
+  auto err = reader_.feed(c.partial, std::span<const std::byte>(read_buf_.data(), n),
+                          [&](const core::Packet& p) {
+                            if (keep) keep = dispatch(i, p);
+                          });
   if (!keep) return false;  // dispatch closed it
   if (err != core::DecodeError::Ok) {
     close(i, CloseReason::ProtocolError);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/packets.hpp"
+#include "loadgen/frame_reader.hpp"
 #include "loadgen/mqtt_client.hpp"
 #include "loadgen/tls_client.hpp"
 
@@ -97,6 +98,7 @@ class ClientLoop {
   // TLS sessions that stopped reading with decrypted bytes buffered, which epoll cannot see.
   std::vector<std::uint32_t> reread_;
   std::vector<std::uint32_t> rereading_;
+  FrameReader reader_;  // one decoder for every client; each keeps only its partial packet
   std::vector<std::byte> read_buf_;
 };
 
