@@ -33,6 +33,13 @@ void Progress::window_ended() {
   std::fflush(stderr);
 }
 
+void Progress::closed(std::uint64_t since) {
+  if (!on_) return;
+  fmt::print(stderr, "shardmq-load: progress closed: drain and close took {:.1f} s\n",
+             static_cast<double>(now_ns() - since) / kNsPerSec);
+  std::fflush(stderr);
+}
+
 std::uint64_t own_pss_kib() {
   std::ifstream f("/proc/self/smaps_rollup");
   std::string key;

@@ -18,6 +18,7 @@ class Progress {
   void setup(std::uint64_t now, std::uint64_t setup_start);
   void window_started(std::uint64_t setup_start);
   void window_ended();
+  void closed(std::uint64_t since);  // worker 0's clients are closed; since: when it began
 
  private:
   bool on_;

@@ -73,13 +73,19 @@ Tally ScenarioBase::run() {
 
   // Drain: no new publishes; wait for what is in flight.
   phase_ = Phase::Drain;
-  const std::uint64_t drain_end = now_ns() + static_cast<std::uint64_t>(opt_.drain * kNsPerSec);
+  const std::uint64_t drain_start = now_ns();
+  const std::uint64_t drain_end = drain_start + static_cast<std::uint64_t>(opt_.drain * kNsPerSec);
   for (std::uint64_t now = now_ns(); now < drain_end && !drained(); now = now_ns()) {
     tick(now);
     loop_.run_once(kIdleWaitMs);
   }
   finish();
+  disconnect_all();
+  // Closing a million sockets takes a while (the broker's side of each close too): the
+  // result goes to the parent first, so a slow close cannot cost it.
+  deliver_result(ctx_, tally_);
   close_all();
+  progress_.closed(drain_start);
   return tally_;
 }
 
@@ -187,7 +193,7 @@ void ScenarioBase::account_tail(const SeqTrack& t, std::uint64_t acked_by_publis
   if (acked_by_publisher > t.expected) tally_.lost += acked_by_publisher - t.expected;
 }
 
-void ScenarioBase::close_all() {
+void ScenarioBase::disconnect_all() {
   for (std::uint32_t i = 0; i < loop_.size(); ++i) {
     MqttClient& c = loop_.client(i);
     if (c.state == ClientState::Active) {
@@ -198,6 +204,9 @@ void ScenarioBase::close_all() {
   }
   loop_.run_once(0);  // writes the DISCONNECTs (best effort: full sockets just close)
   phase_ = Phase::Done;
+}
+
+void ScenarioBase::close_all() {
   for (std::uint32_t i = 0; i < loop_.size(); ++i)
     loop_.close(i, CloseReason::Local);
 }

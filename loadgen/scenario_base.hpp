@@ -73,6 +73,7 @@ class ScenarioBase : public LoopHandler {
   void ramp(std::uint64_t now);
   void keep_alive(std::uint64_t now);
   void set_ready(std::uint32_t i);
+  void disconnect_all();  // counts the clients held, sends their DISCONNECTs
   void close_all();
 
   const SourceAddresses& sources_;

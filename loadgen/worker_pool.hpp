@@ -31,12 +31,18 @@ struct WorkerContext {
   std::uint32_t run_id = 0;        // makes topics and client ids unique per run
   SharedState* shared = nullptr;
   std::uint64_t total_clients = 0;  // clients of all workers together
+  int result_fd = -1;               // forked worker: where its Tally goes (deliver_result)
 };
 
 struct PoolResult {
   Tally tally;
   unsigned workers_failed = 0;  // crashed, killed at the deadline, or no result
 };
+
+// A forked worker's result, sent to the parent before the worker is done (its sockets may
+// take long to close); the Tally that work() returns is then not sent again. In a single
+// process run (result_fd < 0) it does nothing.
+void deliver_result(const WorkerContext& ctx, const Tally& t);
 
 // split(w) gives worker w's client count; work(ctx, clients) runs it. The parent waits at
 // most bound_seconds (+ grace) and kills what is still running.
