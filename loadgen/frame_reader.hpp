@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/decoder.hpp"
+#include "core/frame_tail.hpp"
 
 namespace shardmq::loadgen {
 
@@ -23,11 +24,6 @@ class FrameReader {
   core::DecodeError feed(std::vector<std::byte>& tail, std::span<const std::byte> data, F&& fn);
 
  private:
-  // Moves bytes from data into tail until it holds one whole packet; returns its size, or 0
-  // when data ran out first.
-  Result<std::size_t, core::DecodeError> fill_tail(std::vector<std::byte>& tail,
-                                                   std::span<const std::byte>& data) const;
-
   core::DecodeOptions opts_;
   core::Packet scratch_;
 };
@@ -36,7 +32,7 @@ template <typename F>
 core::DecodeError FrameReader::feed(std::vector<std::byte>& tail, std::span<const std::byte> data,
                                     F&& fn) {
   if (!tail.empty()) {
-    auto filled = fill_tail(tail, data);
+    auto filled = core::fill_frame_tail(tail, data, opts_.max_packet_size);
     if (!filled) return filled.error();
     if (*filled == 0) return core::DecodeError::Ok;
     auto frame = core::peek_frame(tail, opts_.max_packet_size);
