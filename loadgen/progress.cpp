@@ -1,6 +1,7 @@
 #include "loadgen/progress.hpp"
 
 #include <fmt/format.h>
+#include <sys/resource.h>
 
 #include <cstdio>
 #include <fstream>
@@ -52,6 +53,15 @@ std::uint64_t own_pss_kib() {
     f.ignore(1 << 20, '\n');
   }
   return 0;
+}
+
+double own_cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  auto secs = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
+  return secs(u.ru_utime) + secs(u.ru_stime);
 }
 
 }  // namespace shardmq::loadgen

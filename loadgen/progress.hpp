@@ -29,5 +29,7 @@ class Progress {
 // This process's proportional set size in KiB (/proc/self/smaps_rollup): forked workers
 // share their binary's pages, which Pss counts once over all of them. 0 if unreadable.
 std::uint64_t own_pss_kib();
+// CPU seconds (user + system) this process has used so far.
+double own_cpu_seconds();
 
 }  // namespace shardmq::loadgen

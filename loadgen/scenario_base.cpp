@@ -44,6 +44,7 @@ Tally ScenarioBase::run() {
   }
   tally_.setup_seconds = static_cast<double>(now_ns() - setup_start_) / kNsPerSec;
   tally_.pss_kib = own_pss_kib();
+  tally_.setup_cpu_seconds = own_cpu_seconds();
 
   // Barrier: the last worker to arrive starts everyone's window.
   phase_ = Phase::Barrier;
