@@ -2,6 +2,7 @@
 // acknowledgements, PING, DISCONNECT, AUTH).
 #include "core/decoder.hpp"
 
+#include "core/frame_tail.hpp"
 #include "core/packet_decoders.hpp"
 #include "core/property_codec.hpp"
 #include "core/topic_validation.hpp"
@@ -249,23 +250,29 @@ Result<Decoded, DecodeError> decode_packet(std::span<const std::byte> buf,
   return d;
 }
 
-Result<std::size_t, DecodeError> StreamDecoder::fill_tail(std::span<const std::byte>& data) {
+Result<std::size_t, DecodeError> fill_frame_tail(std::vector<std::byte>& tail,
+                                                 std::span<const std::byte>& data,
+                                                 std::uint32_t max_packet_size) {
   for (;;) {
-    auto frame = peek_frame(tail_, opts_.max_packet_size);
+    auto frame = peek_frame(tail, max_packet_size);
     if (!frame) return unexpected(frame.error());
     if (frame->header_size == 0) {
       // Header still incomplete: take one byte at a time so we never over-read.
       if (data.empty()) return std::size_t{0};
-      tail_.push_back(data.front());
+      tail.push_back(data.front());
       data = data.subspan(1);
       continue;
     }
-    std::size_t need = frame->total_size - tail_.size();
+    std::size_t need = frame->total_size - tail.size();
     std::size_t take = need < data.size() ? need : data.size();
-    tail_.insert(tail_.end(), data.begin(), data.begin() + static_cast<std::ptrdiff_t>(take));
+    tail.insert(tail.end(), data.begin(), data.begin() + static_cast<std::ptrdiff_t>(take));
     data = data.subspan(take);
-    return tail_.size() == frame->total_size ? frame->total_size : std::size_t{0};
+    return tail.size() == frame->total_size ? frame->total_size : std::size_t{0};
   }
+}
+
+Result<std::size_t, DecodeError> StreamDecoder::fill_tail(std::span<const std::byte>& data) {
+  return fill_frame_tail(tail_, data, opts_.max_packet_size);
 }
 
 void StreamDecoder::after_packet(const Packet& p) {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/packets.hpp"
+#include "loadgen/frame_reader.hpp"
 #include "loadgen/mqtt_client.hpp"
 #include "loadgen/tls_client.hpp"
 
@@ -30,7 +31,9 @@ enum class CloseReason : std::uint8_t {
 class LoopHandler {
  public:
   virtual ~LoopHandler() = default;
-  virtual void on_tcp_connected(std::uint32_t i) = 0;  // queue CONNECT here
+  // Queue CONNECT here. Plain TCP: called as soon as connect() has started (the bytes go when
+  // the handshake is done); TLS: once the handshake is done.
+  virtual void on_tcp_connected(std::uint32_t i) = 0;
   virtual void on_connack(std::uint32_t i) = 0;
   virtual void on_suback(std::uint32_t i) = 0;
   // After the loop queued the PUBACK/PUBREC this PUBLISH needs.
@@ -70,6 +73,7 @@ class ClientLoop {
 
  private:
   void on_event(std::uint32_t i, std::uint32_t events);
+  bool send_early(std::uint32_t i);  // plain TCP: CONNECT right after connect(); false: failed
   void finish_connect(std::uint32_t i);
   void connected(std::uint32_t i);  // transport up: CONNECT goes out
   void handshake(std::uint32_t i);
@@ -94,6 +98,7 @@ class ClientLoop {
   // TLS sessions that stopped reading with decrypted bytes buffered, which epoll cannot see.
   std::vector<std::uint32_t> reread_;
   std::vector<std::uint32_t> rereading_;
+  FrameReader reader_;  // one decoder for every client; each keeps only its partial packet
   std::vector<std::byte> read_buf_;
 };
 

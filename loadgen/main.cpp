@@ -45,6 +45,8 @@ void add_common(CLI::App* sub, Options& o) {
   sub->add_option("--cafile", o.cafile, "TLS: PEM CA file to verify the broker (default: system)")
       ->check(CLI::ExistingFile);
   sub->add_flag("--insecure", o.insecure, "TLS: do not verify the broker's certificate");
+  sub->add_flag("--progress", o.progress,
+                "Print setup progress and the window's start and end to stderr");
 }
 
 }  // namespace

@@ -12,13 +12,6 @@ namespace {
 
 constexpr auto kVersion = core::ProtocolVersion::v311;
 
-core::DecodeOptions client_decode_options() {
-  core::DecodeOptions o;
-  o.is_server = false;  // we decode what a broker sends
-  o.version = kVersion;
-  return o;
-}
-
 // The fixed-size packets, encoded once by the codec. Acks are 4 bytes (type, length 2,
 // packet id); PINGREQ and DISCONNECT are 2.
 struct Templates {
@@ -69,7 +62,14 @@ void append_packet(OutBuffer& out, const core::Packet& p) {
 
 }  // namespace
 
-MqttClient::MqttClient() : decoder(client_decode_options()) {
+core::DecodeOptions client_decode_options() {
+  core::DecodeOptions o;
+  o.is_server = false;  // we decode what a broker sends
+  o.version = kVersion;
+  return o;
+}
+
+MqttClient::MqttClient() {
   (void)templates();
 }
 

@@ -1,4 +1,4 @@
-// One simulated MQTT 3.1.1 client: its socket, its unsent bytes, its stream decoder and
+// One simulated MQTT 3.1.1 client: its socket, its unsent bytes, a packet a read cut in two and
 // the encoders a scenario calls. Encoding goes through the core/ codec; the 4-byte
 // acknowledgements are encoded once by the codec and then only get their packet id patched,
 // so the message path allocates nothing.
@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <span>
 #include <string_view>
+
+#include <vector>
 
 #include "core/decoder.hpp"
 #include "core/mqtt_types.hpp"
@@ -24,6 +26,9 @@ enum class ClientState : std::uint8_t {
   Active,         // CONNACK accepted
   Closed,
 };
+
+// How a client decodes what its broker sends (MQTT 3.1.1, client side).
+core::DecodeOptions client_decode_options();
 
 class MqttClient {
  public:
@@ -57,7 +62,7 @@ class MqttClient {
   bool rereading = false;         // on the loop's reread list (TLS bytes buffered in SSL)
   std::uint64_t last_send_ns = 0;
   OutBuffer out;
-  core::StreamDecoder decoder;
+  std::vector<std::byte> partial;  // an incomplete packet's bytes (FrameReader), mostly empty
 
  private:
   std::uint16_t last_packet_id_ = 0;

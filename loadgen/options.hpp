@@ -33,6 +33,7 @@ struct Options {
   bool tls = false;                  // MQTT over TLS (client side, OpenSSL)
   std::string cafile;                // PEM CA(s) to verify the broker with; empty = system store
   bool insecure = false;             // TLS without verifying the broker's certificate
+  bool progress = false;             // worker 0 reports setup and window progress on stderr
 };
 
 // Seconds allowed for setup: explicit, or enough to ramp `clients` at connect_rate, + 10.

@@ -13,6 +13,7 @@
 #include "core/packets.hpp"
 #include "loadgen/client_loop.hpp"
 #include "loadgen/options.hpp"
+#include "loadgen/progress.hpp"
 #include "loadgen/scenario_driver.hpp"
 #include "loadgen/source_addresses.hpp"
 #include "loadgen/tally.hpp"
@@ -72,10 +73,12 @@ class ScenarioBase : public LoopHandler {
   void ramp(std::uint64_t now);
   void keep_alive(std::uint64_t now);
   void set_ready(std::uint32_t i);
+  void disconnect_all();  // counts the clients held, sends their DISCONNECTs
   void close_all();
 
   const SourceAddresses& sources_;
   std::vector<std::uint8_t> ever_active_;
+  Progress progress_;
   std::uint32_t opened_ = 0;
   std::uint32_t ready_ = 0;
   std::uint32_t failed_ = 0;

@@ -97,6 +97,12 @@ int run_many(const Options& o) {
   r.add("sent_per_s", static_cast<double>(t.sent) / secs, "msg/s");
   r.add("received_per_s", static_cast<double>(t.received) / secs, "msg/s");
   r.add_int("routed_total", t.received_total);
+  // The generator's own cost: every worker's Pss once its clients were set up.
+  r.add("load_mib", static_cast<double>(t.pss_kib) / 1024, "MiB");
+  r.add("load_setup_cpu_s", t.setup_cpu_seconds, "s");
+  r.add("load_bytes_per_client",
+        t.clients ? static_cast<double>(t.pss_kib) * 1024 / static_cast<double>(t.clients) : 0,
+        "B");
   return finish_report(r, o, t, rc);
 }
 

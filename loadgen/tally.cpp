@@ -20,6 +20,8 @@ void Tally::merge(const Tally& o) {
   duplicates += o.duplicates;
   lost += o.lost;
   reordered += o.reordered;
+  pss_kib += o.pss_kib;
+  setup_cpu_seconds += o.setup_cpu_seconds;
   setup_seconds = std::max(setup_seconds, o.setup_seconds);
   measured_seconds = std::max(measured_seconds, o.measured_seconds);
   latency_ns.merge(o.latency_ns);

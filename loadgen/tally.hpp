@@ -25,6 +25,8 @@ struct Tally {
   std::uint64_t duplicates = 0;      // sequence numbers seen again
   std::uint64_t lost = 0;            // sequence numbers skipped or never delivered
   std::uint64_t reordered = 0;       // sequence number lower than one already seen
+  std::uint64_t pss_kib = 0;         // the worker's own memory once set up (Pss)
+  double setup_cpu_seconds = 0;      // the worker's own CPU (user + system) until set up
   double setup_seconds = 0;          // time to connect + subscribe every client (max)
   double measured_seconds = 0;       // length of the measured window (max)
   Histogram latency_ns;              // publish -> delivery (pingtest: round trip)

@@ -33,6 +33,8 @@ bool write_all(int fd, const void* p, std::size_t n) {
   return true;
 }
 
+bool result_delivered = false;  // this (forked) process sent its Tally already
+
 struct Child {
   pid_t pid = -1;
   int fd = -1;
@@ -41,6 +43,12 @@ struct Child {
 };
 
 }  // namespace
+
+void deliver_result(const WorkerContext& ctx, const Tally& t) {
+  if (ctx.result_fd < 0 || result_delivered) return;
+  result_delivered = write_all(ctx.result_fd, &t, sizeof t);
+  if (!result_delivered) _exit(1);
+}
 
 PoolResult run_workers(unsigned procs, const std::function<std::uint64_t(unsigned)>& split,
                        const std::function<Tally(const WorkerContext&, std::uint64_t)>& work,
@@ -61,6 +69,8 @@ PoolResult run_workers(unsigned procs, const std::function<std::uint64_t(unsigne
     ctx[w] = WorkerContext{w, procs, first, run_id, shared};
     first += split(w);
   }
+  for (auto& c : ctx)
+    c.total_clients = first;
 
   if (procs == 1) {
     out.tally = work(ctx[0], split(0));
@@ -80,8 +90,10 @@ PoolResult run_workers(unsigned procs, const std::function<std::uint64_t(unsigne
       ::close(p[0]);
       // The hard bound holds even if this worker wedges: SIGALRM's default action ends it.
       alarm(static_cast<unsigned>(bound_seconds + kGraceSeconds - 1));
+      ctx[w].result_fd = p[1];
       Tally t = work(ctx[w], split(w));
-      _exit(write_all(p[1], &t, sizeof t) ? 0 : 1);
+      deliver_result(ctx[w], t);
+      _exit(0);
     }
     ::close(p[1]);
     if (pid < 0) {
@@ -116,6 +128,8 @@ PoolResult run_workers(unsigned procs, const std::function<std::uint64_t(unsigne
       ssize_t n = ::read(c.fd, buf, sizeof buf);
       if (n > 0) {
         c.got.insert(c.got.end(), buf, buf + n);
+        // Its result is in: it may still be closing its sockets (waitpid waits for that).
+        if (c.got.size() >= sizeof(Tally)) c.done = true;
       } else if (n == 0 || errno != EINTR) {
         c.done = true;
       }

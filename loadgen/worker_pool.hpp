@@ -20,6 +20,8 @@ struct SharedState {
   std::atomic<std::uint64_t> acked{0};      // fanout: publisher flows completed
   std::atomic<std::uint64_t> delivered{0};  // fanout: deliveries, all subscribers
   std::atomic<std::uint32_t> publisher_done{0};
+  std::atomic<std::uint64_t> connected{0};  // clients ready, all workers (--progress)
+  std::atomic<std::uint64_t> failed{0};     // clients that failed before being ready
 };
 
 struct WorkerContext {
@@ -28,12 +30,19 @@ struct WorkerContext {
   std::uint64_t first_client = 0;  // global index of this worker's first client
   std::uint32_t run_id = 0;        // makes topics and client ids unique per run
   SharedState* shared = nullptr;
+  std::uint64_t total_clients = 0;  // clients of all workers together
+  int result_fd = -1;               // forked worker: where its Tally goes (deliver_result)
 };
 
 struct PoolResult {
   Tally tally;
   unsigned workers_failed = 0;  // crashed, killed at the deadline, or no result
 };
+
+// A forked worker's result, sent to the parent before the worker is done (its sockets may
+// take long to close); the Tally that work() returns is then not sent again. In a single
+// process run (result_fd < 0) it does nothing.
+void deliver_result(const WorkerContext& ctx, const Tally& t);
 
 // split(w) gives worker w's client count; work(ctx, clients) runs it. The parent waits at
 // most bound_seconds (+ grace) and kills what is still running.
