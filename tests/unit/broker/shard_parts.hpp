@@ -178,7 +178,7 @@ struct ShardParts {
     FAIL("no SUBACK for connection " << serial);
     return {};
   }
-  bool publish(std::string_view topic, std::string_view payload, std::uint8_t qos,
+  void publish(std::string_view topic, std::string_view payload, std::uint8_t qos,
                bool retain = false, ConnectionRef publisher = {}) {
     LocalPublish p;
     p.topic = topic;
@@ -186,7 +186,7 @@ struct ShardParts {
     p.qos = qos;
     p.retain = retain;
     p.publisher = publisher;
-    return router.route(p, nullptr);
+    router.route(p, nullptr);
   }
   void ack(Session* s, std::uint32_t serial, core::PacketType type, std::uint16_t packet_id) {
     store.client_ack(s, ConnectionRef{1, serial}, type, packet_id);
