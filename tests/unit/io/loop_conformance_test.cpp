@@ -349,8 +349,11 @@ TEST_CASE("loop: stop_listening refuses new connections", "[io][loop]") {
 
 TEST_CASE("loop: tiny provided-buffer pool still carries every byte", "[io][loop]") {
   const Backend b = GENERATE(Backend::uring, Backend::epoll);
+  // A pool of 2 that cannot grow, and one that starts with 1 and grows to 64 under the load.
+  const std::uint32_t most = GENERATE(2u, 64u);
   LoopOptions opts;
-  opts.recv_buffer_count = 2;
+  opts.recv_buffer_count = most;
+  opts.recv_buffers_initial = 1;
   opts.recv_buffer_size = 512;
   LOOP_OR_SKIP(loop, b, opts);
   const auto port = listen_local(*loop);
