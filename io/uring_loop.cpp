@@ -2,7 +2,6 @@
 
 #include <liburing.h>
 #include <sys/eventfd.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -15,254 +14,10 @@
 #include <vector>
 
 #include "io/listen_socket.hpp"
-#include "io/recv_buffer_ring.hpp"
-#include "io/send_request.hpp"
-#include "io/slab.hpp"
-#include "io/socket_limit.hpp"
+#include "io/uring_loop_state.hpp"
 
 namespace shardmq::io {
-namespace {
-
-// user_data: operation in the top byte, the slot's generation in the next 24 bits (so a
-// completion for a recycled slot is recognised and dropped), slot or listener index below.
-enum class Op : std::uint8_t { ignore = 0, accept, recv, send, close_direct, wake, tick, probe };
-constexpr std::uint64_t ud(Op op, std::uint32_t gen, std::uint32_t idx) {
-  return (std::uint64_t(op) << 56) | (std::uint64_t(gen & 0xffffffu) << 32) | idx;
-}
-
-enum SlotFlag : std::uint16_t {
-  kUsed = 1 << 0,
-  kStarted = 1 << 1,
-  kRecvArmed = 1 << 2,  // a multishot recv is in flight
-  kSending = 1 << 3,    // a send is in flight
-  kClosing = 1 << 4,    // close() called
-  kClosed = 1 << 5,     // the direct descriptor is closed
-  kPeerDone = 1 << 6,   // EOF or receive error seen: never re-arm
-  kReported = 1 << 7,   // on_peer_closed delivered
-  kPaused = 1 << 8,
-  kStarved = 1 << 9,      // on starved_: re-arm when buffers come back
-  kHeldQueued = 1 << 10,  // on held_ready_
-  kEofHeld = 1 << 11,     // EOF/error waits behind held data
-};
-
-constexpr std::uint16_t kNoBuf = 0xffff;
-
-struct Slot {
-  void* ctx = nullptr;
-  SendRequest* req = nullptr;  // multi-buffer send in flight
-  std::uint32_t gen = 0;
-  std::uint16_t flags = 0;
-  // Buffers received while paused, in order (linked through held_next_).
-  std::uint16_t held_head = kNoBuf;
-  std::uint16_t held_tail = kNoBuf;
-  std::int16_t held_err = 0;
-};
-
-struct Listener {
-  int fd = -1;
-  std::uint32_t tag = 0;
-  bool armed = false;
-  bool stopped = false;
-  bool backoff = false;  // out of descriptors: re-armed when a socket closes or on tick
-};
-
-constexpr unsigned kReapBatch = 256;
-
-class UringLoop final : public Loop {
- public:
-  explicit UringLoop(const LoopOptions& opts)
-      : opts_(opts), capacity_(socket_limit(opts.max_sockets)) {}
-  ~UringLoop() override;
-  bool init(std::string* why);
-
-  Backend backend() const override { return Backend::uring; }
-  int listen(const std::string& host, std::uint16_t port, std::uint32_t tag,
-             const ListenerOptions& opts) override;
-  void start(SocketId s, void* ctx) override;
-  void pause_recv(SocketId s) override;
-  void resume_recv(SocketId s) override;
-  void send(SocketId s, const iovec* iov, int iovcnt) override;
-  void close(SocketId s) override;
-  void stop_listening() override;
-  void set_tick_interval(unsigned ms) override;
-  void wake() override;
-  void run(LoopHandler& handler) override;
-  void stop() override { running_ = false; }
-  std::size_t socket_capacity() const override { return capacity_; }
-
- private:
-  bool setup_ring(std::string* why);
-  bool setup_buffers(std::string* why);
-  bool probe_multishot_recv(std::string* why);
-
-  Slot* slot(SocketId s) {
-    if (s >= slots_.size() || !(slots_[s].flags & kUsed)) return nullptr;
-    return &slots_[s];
-  }
-  io_uring_sqe* sqe();
-  void cancel(std::uint64_t user_data);
-  void arm_accept(std::uint32_t li);
-  void arm_recv(SocketId s);
-  void arm_wake();
-  void arm_tick();
-  std::byte* buffer(std::uint16_t bid) { return bufs_.data(bid); }
-  void return_buffer(std::uint16_t bid) { bufs_.give_back(bid); }
-  void hold(Slot& sl, std::uint16_t bid, std::uint32_t len);
-  void drop_held(Slot& sl);
-
-  void reap();
-  void dispatch(const io_uring_cqe& c);
-  void on_accept_cqe(std::uint32_t li, const io_uring_cqe& c);
-  void install(std::uint32_t li, int fd);
-  void on_recv_cqe(SocketId s, const io_uring_cqe& c);
-  void on_send_cqe(SocketId s, int res);
-  void report_peer_closed(SocketId s, int err);
-  void maybe_finish(SocketId s);
-  void deliver_held();
-  void rearm_pending();
-  void retry_listeners();
-
-  LoopOptions opts_;
-  std::uint32_t capacity_;
-  io_uring ring_{};
-  bool ring_ok_ = false;
-  bool skip_success_ = false;
-  LoopHandler* h_ = nullptr;
-  bool running_ = false;
-
-  std::vector<Slot> slots_;
-  std::vector<SocketId> free_;
-  std::uint32_t live_ = 0;
-  std::vector<Listener> listeners_;
-  bool listener_backoff_ = false;
-
-  // Provided-buffer ring (group 0).
-  RecvBufferRing bufs_;
-  std::vector<std::uint16_t> held_next_;
-  std::vector<std::uint32_t> held_len_;
-  std::vector<SocketId> starved_, held_ready_, scratch_;
-
-  int efd_ = -1, tfd_ = -1;
-  std::uint64_t wake_buf_ = 0, tick_buf_ = 0;
-  bool wake_armed_ = false, tick_armed_ = false;
-  alignas(64) std::atomic<bool> wake_pending_{false};
-
-  Slab<SendRequest> requests_{64};
-  io_uring_cqe cqes_[kReapBatch];
-};
-
-// ---- setup ----
-
-bool UringLoop::setup_ring(std::string* why) {
-  const unsigned depth = opts_.queue_depth ? opts_.queue_depth : 4096;
-  // Newest flags first; older kernels reject unknown flags with EINVAL.
-  const unsigned tries[] = {
-      IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_SUBMIT_ALL,
-      IORING_SETUP_COOP_TASKRUN | IORING_SETUP_SUBMIT_ALL,
-      0,
-  };
-  int r = -EINVAL;
-  io_uring_params p{};
-  for (unsigned flags : tries) {
-    p = io_uring_params{};
-    p.flags = flags | IORING_SETUP_CQSIZE;
-    p.cq_entries = depth * 4;
-    r = io_uring_queue_init_params(depth, &ring_, &p);
-    if (r != -EINVAL) break;
-  }
-  if (r < 0) {
-    if (why) *why = std::string("io_uring_setup failed: ") + std::strerror(-r);
-    return false;
-  }
-  ring_ok_ = true;
-  if (!(p.features & IORING_FEAT_NODROP) || !(p.features & IORING_FEAT_FAST_POLL)) {
-    if (why) *why = "io_uring lacks IORING_FEAT_NODROP/FAST_POLL (kernel too old)";
-    return false;
-  }
-  skip_success_ = p.features & IORING_FEAT_CQE_SKIP;
-  io_uring_register_ring_fd(&ring_);  // optional (5.18+): saves an fd lookup per enter
-  r = io_uring_register_files_sparse(&ring_, capacity_);
-  if (r < 0) {
-    if (why) *why = std::string("sparse fixed-file table failed: ") + std::strerror(-r);
-    return false;
-  }
-  return true;
-}
-
-bool UringLoop::setup_buffers(std::string* why) {
-  const std::uint32_t most = opts_.recv_buffer_count ? opts_.recv_buffer_count : 1024;
-  const std::uint32_t first = opts_.recv_buffers_initial ? opts_.recv_buffers_initial : 32;
-  if (!bufs_.init(ring_, most, first, opts_.recv_buffer_size ? opts_.recv_buffer_size : 16 * 1024,
-                  why))
-    return false;
-  held_next_.assign(bufs_.capacity(), kNoBuf);
-  held_len_.assign(bufs_.capacity(), 0);
-  return true;
-}
-
-// Multishot recv (6.0) cannot be detected with io_uring_get_probe (it is a flag, not an
-// opcode), so try it on a socketpair: one byte in, expect a CQE with data, a provided
-// buffer and IORING_CQE_F_MORE; then EOF ends it.
-bool UringLoop::probe_multishot_recv(std::string* why) {
-  int sv[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-    if (why) *why = "socketpair failed";
-    return false;
-  }
-  io_uring_sqe* s = sqe();
-  io_uring_prep_recv_multishot(s, sv[0], nullptr, 0, 0);
-  s->flags |= IOSQE_BUFFER_SELECT;
-  s->buf_group = 0;
-  io_uring_sqe_set_data64(s, ud(Op::probe, 0, 0));
-  [[maybe_unused]] ssize_t w = ::write(sv[1], "x", 1);
-  bool ok = false;
-  bool first = true;
-  for (;;) {
-    io_uring_cqe* c = nullptr;
-    if (io_uring_submit_and_wait(&ring_, 1) < 0 || io_uring_peek_cqe(&ring_, &c) < 0 || !c) break;
-    const unsigned flags = c->flags;
-    const int res = c->res;
-    io_uring_cqe_seen(&ring_, c);
-    if (flags & IORING_CQE_F_BUFFER) {
-      bufs_.taken();
-      return_buffer(static_cast<std::uint16_t>(flags >> IORING_CQE_BUFFER_SHIFT));
-    }
-    if (first) {
-      ok = res == 1 && (flags & IORING_CQE_F_MORE) && (flags & IORING_CQE_F_BUFFER);
-      first = false;
-      if (flags & IORING_CQE_F_MORE) ::close(sv[1]), sv[1] = -1;  // EOF ends it
-    }
-    if (!(flags & IORING_CQE_F_MORE)) break;
-  }
-  ::close(sv[0]);
-  if (sv[1] >= 0) ::close(sv[1]);
-  if (!ok && why) *why = "multishot recv with provided buffers unsupported (kernel < 6.0)";
-  return ok;
-}
-
-bool UringLoop::init(std::string* why) {
-  if (!setup_ring(why) || !setup_buffers(why) || !probe_multishot_recv(why)) return false;
-  // Blocking descriptors on purpose: io_uring polls them; O_NONBLOCK would make the
-  // read fail with EAGAIN instead of waiting.
-  efd_ = ::eventfd(0, EFD_CLOEXEC);
-  tfd_ = ::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
-  if (efd_ < 0 || tfd_ < 0) {
-    if (why) *why = std::string("eventfd/timerfd failed: ") + std::strerror(errno);
-    return false;
-  }
-  slots_.reserve(capacity_ < 1024 ? capacity_ : 1024);
-  return true;
-}
-
-UringLoop::~UringLoop() {
-  if (ring_ok_) io_uring_queue_exit(&ring_);  // cancels everything, drops the file table
-  for (Slot& s : slots_)
-    if (s.req) requests_.destroy(s.req);
-  for (auto& l : listeners_)
-    if (l.fd >= 0) ::close(l.fd);
-  if (efd_ >= 0) ::close(efd_);
-  if (tfd_ >= 0) ::close(tfd_);
-}
+namespace uring_detail {
 
 // ---- submission helpers ----
 
@@ -718,10 +473,10 @@ void UringLoop::retry_listeners() {
   }
 }
 
-}  // namespace
+}  // namespace uring_detail
 
 std::unique_ptr<Loop> make_uring_loop(const LoopOptions& opts, std::string* why) {
-  auto loop = std::make_unique<UringLoop>(opts);
+  auto loop = std::make_unique<uring_detail::UringLoop>(opts);
   if (!loop->init(why)) return nullptr;
   return loop;
 }
