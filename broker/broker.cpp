@@ -11,6 +11,7 @@
 
 #include "broker/auth/auth_services.hpp"
 #include "broker/log.hpp"
+#include "broker/routing/exact_interest.hpp"
 #include "broker/shard/shard.hpp"
 #include "broker/storage/storage_service.hpp"
 
@@ -40,6 +41,12 @@ Broker::~Broker() {
 bool Broker::start() {
   std::vector<int> cpus = usable_cpus();
   unsigned n = config_.shards ? config_.shards : static_cast<unsigned>(cpus.size());
+  // Which shards want a filter is a 64-bit mask (ExactInterest, ShardInterest): a host with
+  // more cores runs 64 shards, unpinned.
+  if (n > ExactInterest::kMaxShards) {
+    log_info("{} usable CPUs: 64 shards, the most there can be", n);
+    n = ExactInterest::kMaxShards;
+  }
   // Pinning only makes sense when there is a core for every shard; with more shards than
   // cores (one shard's io_uring holds at most RLIMIT_NOFILE sockets, so a million connections
   // on a host with a low limit need many) the threads share the cores as the kernel sees fit.

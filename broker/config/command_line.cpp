@@ -43,8 +43,9 @@ CommandLine parse_command_line(int argc, char** argv) {
   app.add_option("-l,--listen", src.listen,
                  "Listener URL: mqtt://HOST:PORT (or HOST:PORT); may be repeated. Replaces the "
                  "listeners of the configuration");
-  app.add_option("-s,--shards", src.shards, "Number of shards (0: one per usable core)")
-      ->check(CLI::Range(0, 1024));
+  app.add_option("-s,--shards", src.shards,
+                 "Number of shards, at most 64 (0: one per usable core, at most 64)")
+      ->check(CLI::Range(0, 64));
   app.add_option("--io", src.io_backend, "Event loop: auto, uring or epoll")
       ->check(CLI::IsMember({"auto", "uring", "epoll"}));
   app.add_option("--durability", src.durability,

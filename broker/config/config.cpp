@@ -17,7 +17,7 @@ constexpr std::string_view kDefaultConfig = R"(# shardmq embedded default config
 # Every key is optional; docs/configuration.md describes each one.
 
 [broker]
-shards = 0            # 0: one shard per usable core
+shards = 0            # 0: one shard per usable core (at most 64)
 io = "auto"           # auto | uring | epoll
 log_level = "info"    # debug | info | warn | error | off
 recv_buffers = 1024       # most receive buffers per shard (io_uring; made as the load needs)
@@ -82,7 +82,7 @@ scram = true          # MQTT 5 SCRAM-SHA-256 logins against the password file's 
 
 void read_broker(Reader& r, const toml::table& t, Config& c) {
   r.only(t, "broker", {"shards", "io", "log_level", "recv_buffers", "recv_buffer_size"});
-  r.integer(t, "broker", "shards", c.shards, 0, 1024);
+  r.integer(t, "broker", "shards", c.shards, 0, 64);  // interest masks are 64 bits
   r.integer(t, "broker", "recv_buffers", c.recv_buffers, 16, 32768);
   r.integer(t, "broker", "recv_buffer_size", c.recv_buffer_size, 1024, 1 << 20);
   if (auto* s = r.string(t, "broker", "io")) {

@@ -94,6 +94,8 @@ BAD_FILES = [
     ("[broker]\nio = \"epoll\"\nturbo = true\n", 3, "unknown key 'turbo' in [broker]"),
     ("# comment\n\n[limits]\nmax_inflight = 0\n", 4, "limits.max_inflight = 0 is out of range"),
     ("[broker]\nrecv_buffers = 8\n", 2, "broker.recv_buffers = 8 is out of range"),
+    # A shard's interest is one bit of a 64-bit mask.
+    ("[broker]\nshards = 65\n", 2, "broker.shards = 65 is out of range"),
     ("[broker]\nrecv_buffer_size = 100\n", 2, "broker.recv_buffer_size = 100 is out of range"),
     ("[broker]\nlog_level = \"loud\"\n", 2, "broker.log_level 'loud'"),
     ("[[listener]]\nurl = \"gopher://0.0.0.0:70\"\n", 2, "gopher"),

@@ -109,6 +109,14 @@ TEST_CASE("command line: --print-config prints and exits 0", "[config][command_l
   CHECK(cl.config.shards == 2);
 }
 
+TEST_CASE("command line: --shards is at most 64 (a shard's interest is one bit of a mask)",
+          "[config][command_line]") {
+  CHECK(run({"--shards", "64", "--print-config"}).config.shards == 64);
+  CommandLine more = run({"--shards", "65"});
+  CHECK(more.exit_now);
+  CHECK(more.exit_code != 0);
+}
+
 TEST_CASE("command line: --durability and --data-dir set [storage] over the file's",
           "[config][command_line]") {
   TempDir tmp;
