@@ -173,6 +173,7 @@ void Broker::reload_settings(Config fresh) {
     log_warn("{} changed: needs a restart (kept)", name);
   apply_runtime_settings(config_, fresh);
   set_log_level(config_.log_level);
+  set_log_format(config_.log_format);
   settings_->publish(config_);  // the shards take it at the end of their turns
   log_info("reloaded the run-time settings");
 }

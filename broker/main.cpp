@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
   for (const std::string& w : cl.warnings)
     log_warn("{}", w);
   set_log_level(cl.config.log_level);
+  set_log_format(cl.config.log_format);
 
   // Shard threads inherit this mask: only the main thread takes the stop signals.
   sigset_t stop_signals;

@@ -54,6 +54,9 @@ CommandLine parse_command_line(int argc, char** argv) {
   app.add_option("--data-dir", src.data_dir, "The store's directory (RocksDB) for --durability");
   app.add_option("--log-level", src.log_level, "debug, info, warn, error or off")
       ->check(CLI::IsMember({"debug", "info", "warn", "warning", "error", "off"}));
+  app.add_option("--log-format", src.log_format,
+                 "text, or json: one JSON object a line (ts, level, thread, msg)")
+      ->check(CLI::IsMember({"text", "json"}));
   app.add_option("--connect-timeout", src.connect_timeout_s,
                  "Seconds a socket may stay open without sending CONNECT")
       ->check(CLI::Range(0.1, 86400.0));

@@ -20,6 +20,7 @@ constexpr std::string_view kDefaultConfig = R"(# shardmq embedded default config
 shards = 0            # 0: one shard per usable core (at most 64)
 io = "auto"           # auto | uring | epoll
 log_level = "info"    # debug | info | warn | error | off
+log_format = "text"   # text | json (one JSON object a line)
 recv_buffers = 1024       # most receive buffers per shard (io_uring; made as the load needs)
 recv_buffer_size = 16384  # bytes each
 
@@ -81,7 +82,8 @@ scram = true          # MQTT 5 SCRAM-SHA-256 logins against the password file's 
 )";
 
 void read_broker(Reader& r, const toml::table& t, Config& c) {
-  r.only(t, "broker", {"shards", "io", "log_level", "recv_buffers", "recv_buffer_size"});
+  r.only(t, "broker",
+         {"shards", "io", "log_level", "log_format", "recv_buffers", "recv_buffer_size"});
   r.integer(t, "broker", "shards", c.shards, 0, 64);  // interest masks are 64 bits
   r.integer(t, "broker", "recv_buffers", c.recv_buffers, 16, 32768);
   r.integer(t, "broker", "recv_buffer_size", c.recv_buffer_size, 1024, 1 << 20);
@@ -101,6 +103,12 @@ void read_broker(Reader& r, const toml::table& t, Config& c) {
     else
       r.fail(*t.get("log_level"),
              fmt::format("broker.log_level '{}' is not one of debug, info, warn, error, off", *s));
+  }
+  if (auto* s = r.string(t, "broker", "log_format")) {
+    if (auto f = parse_log_format(*s))
+      c.log_format = *f;
+    else
+      r.fail(*t.get("log_format"), fmt::format("broker.log_format '{}' is not text or json", *s));
   }
 }
 

@@ -67,6 +67,7 @@ struct Config {
   unsigned shards = 0;  // 0: one per usable core
   io::BackendChoice io = io::BackendChoice::auto_detect;
   LogLevel log_level = LogLevel::info;
+  LogFormat log_format = LogFormat::text;  // --log-format / broker.log_format
   // Receive buffers per shard: the io_uring loop lends the kernel up to `recv_buffers`
   // buffers of `recv_buffer_size` bytes, made as the load needs them (io/recv_buffer_ring.hpp;
   // the epoll loop reads into one).

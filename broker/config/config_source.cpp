@@ -51,6 +51,7 @@ Result<Config, std::string> ConfigSource::load(std::vector<std::string>& warning
   if (io_backend == "uring") c.io = io::BackendChoice::uring;
   if (io_backend == "epoll") c.io = io::BackendChoice::epoll;
   if (!log_level.empty()) c.log_level = *parse_log_level(log_level);
+  if (!log_format.empty()) c.log_format = *parse_log_format(log_format);
   if (!durability.empty()) c.durability = *parse_durability(durability);
   if (!data_dir.empty()) c.storage_path = data_dir;
   if (connect_timeout_s > 0)

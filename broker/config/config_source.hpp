@@ -19,7 +19,7 @@ struct ConfigSource {
   bool proxy_protocol = false;
   std::string tls_cert, tls_key, tls_ca, tls_client_cert;
   int shards = -1;
-  std::string io_backend, log_level;
+  std::string io_backend, log_level, log_format;
   std::string durability, data_dir;  // [storage] durability and path
   double connect_timeout_s = -1, sys_interval_s = -1;
   long long max_packet_size = -1;

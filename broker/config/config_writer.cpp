@@ -108,6 +108,7 @@ std::string write_config_toml(const Config& c) {
   out += fmt::format("shards = {}\n", c.shards);
   out += fmt::format("io = {}\n", quoted(io_name(c.io)));
   out += fmt::format("log_level = {}\n", quoted(log_level_name(c.log_level)));
+  out += fmt::format("log_format = {}\n", quoted(log_format_name(c.log_format)));
   out += fmt::format("recv_buffers = {}\n", c.recv_buffers);
   out += fmt::format("recv_buffer_size = {}\n", c.recv_buffer_size);
 

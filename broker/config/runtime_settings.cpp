@@ -6,6 +6,7 @@ void apply_runtime_settings(Config& running, const Config& fresh) {
   Config& r = running;
   const Config& f = fresh;
   r.log_level = f.log_level;
+  r.log_format = f.log_format;
   r.max_outbound_bytes = f.max_outbound_bytes;
   r.connect_timeout_ms = f.connect_timeout_ms;
   r.max_keepalive = f.max_keepalive;

@@ -56,6 +56,7 @@ inline void expect_same(const broker::Config& a, const broker::Config& b) {
   CHECK(a.shards == b.shards);
   CHECK(a.io == b.io);
   CHECK(a.log_level == b.log_level);
+  CHECK(a.log_format == b.log_format);
   CHECK(a.recv_buffers == b.recv_buffers);
   CHECK(a.recv_buffer_size == b.recv_buffer_size);
   REQUIRE(a.listeners.size() == b.listeners.size());

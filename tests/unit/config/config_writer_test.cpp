@@ -58,6 +58,7 @@ TEST_CASE("config writer: every setting changed round-trips", "[config][writer]"
   c.shards = 3;
   c.io = shardmq::io::BackendChoice::epoll;
   c.log_level = LogLevel::warn;
+  c.log_format = LogFormat::json;
   c.recv_buffers = 64;
   c.recv_buffer_size = 4096;
   c.max_packet_size = 65536;
