@@ -43,9 +43,10 @@ void ExactInterest::set(std::string_view filter, unsigned shard, bool on) {
         std::memcpy(e + 1, filter.data(), filter.size());
         s.index.insert(e);
       }
+      if (e->mask & bit) return;  // nothing changes: cached routes stay valid
       e->mask |= bit;
     } else {
-      if (!e) return;
+      if (!e || !(e->mask & bit)) return;
       e->mask &= ~bit;
       if (e->mask == 0) {
         s.index.erase(e);

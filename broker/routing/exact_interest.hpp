@@ -10,10 +10,10 @@
 // lookup. It is the one structure shards share besides the rings (docs/architecture.md,
 // "Interest and SUBACK ordering", says why it is not a ring protocol).
 //
-// version() changes after every change, so a shard's cached routes (RouteCache), which
-// hold masks read from here, are valid while it and the shard's own version are unchanged.
-// A subscriber's shard changes the table, then the version, and only then sends SUBACK; a
-// publish that follows the SUBACK reads the new version and so the new mask.
+// version() moves after every change (a bit set or cleared), so a shard's cached routes
+// (RouteCache), which hold masks read from here, are valid while it and the shard's own
+// version are unchanged. A subscriber's shard changes the table, then the version, and only
+// then sends SUBACK; a publish that follows the SUBACK reads the new version and the new mask.
 //
 // Owns: the entries and their stripes. Thread-safe.
 #pragma once

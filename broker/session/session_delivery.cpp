@@ -18,11 +18,11 @@ std::uint16_t SessionStore::window(const Session& s) const {
   return std::min<std::uint16_t>(config_.max_inflight, s.receive_maximum);
 }
 
-bool SessionStore::deliver(Session& s, const LocalPublish& p, std::uint8_t qos,
+void SessionStore::deliver(Session& s, const LocalPublish& p, std::uint8_t qos,
                            std::uint32_t subscription_id, bool retain) {
-  if (qos == 0 && !s.online) return false;  // QoS 0 is not queued for absent clients (as Mosquitto)
-  if (!access_.may_receive(s.client_id, p.topic)) return false;
-  if (p.expires && expired(p.shared())) return false;
+  if (qos == 0 && !s.online) return;  // QoS 0 is not queued for absent clients (as Mosquitto)
+  if (!access_.may_receive(s.client_id, p.topic)) return;
+  if (p.expires && expired(p.shared())) return;
   if (qos == 0) {
     if (s.connection.shard == id_) {
       // The hot path: straight from the receive buffer into the subscriber's output.
@@ -32,25 +32,25 @@ bool SessionStore::deliver(Session& s, const LocalPublish& p, std::uint8_t qos,
             p.expires ? properties_to_send(*p.shared(), steady_now_ms(), expiry_scratch_)
                       : p.properties,
             p.payload, 0, 0, false, retain, subscription_id);
-      return false;
+      return;
     }
     PublishedMessage* m = p.shared();
-    if (!m) return false;
+    if (!m) return;
     m->add_ref();
     mesh_.push(s.connection.shard,
                ShardEnvelope{ShardEnvelope::Kind::deliver,
                              static_cast<std::uint8_t>(retain ? kDeliverRetain : 0), ctx_.self(),
                              subscription_id, m, s.connection.serial, 0},
                nullptr);
-    return false;
+    return;
   }
   PublishedMessage* m = p.shared();
-  if (!m) return false;
+  if (!m) return;
   OutgoingMessage out{m, qos, retain, subscription_id, 0, false};
   if (s.online && s.queue.empty() && s.inflight.size() < window(s)) {
     m->add_ref();
     start_inflight(s, out);
-    return false;
+    return;
   }
   std::size_t bytes = m->payload().size() + m->topic().size();
   if (!s.congested && (s.queue.size() >= config_.max_queued_messages ||
@@ -59,7 +59,7 @@ bool SessionStore::deliver(Session& s, const LocalPublish& p, std::uint8_t qos,
     // acknowledging is congested from half the limits on: its publishers are paused, and
     // what they had sent before that still queues, past the limits if need be.
     ShardCounters::bump(counters_.messages_dropped);  // documented policy: newest dropped
-    return false;
+    return;
   }
   m->add_ref();
   s.queue.push_back(out);
@@ -67,7 +67,6 @@ bool SessionStore::deliver(Session& s, const LocalPublish& p, std::uint8_t qos,
   storage_.message_added(s.client_id, *m, qos, 0, retain, subscription_id);
   if (s.online) update_congestion(s);
   if (s.congested) hold_publisher(s, p);
-  return s.congested;
 }
 
 // The publisher of a message queued for a congested session stops being read (on its own

@@ -122,20 +122,19 @@ void SessionStore::shared_presence(Session& s) {
   }
 }
 
-bool SessionStore::deliver_shared(std::uint32_t index, const LocalPublish& p) {
+void SessionStore::deliver_shared(std::uint32_t index, const LocalPublish& p) {
   SharedMembership& m = shared_.at(index);
   const SubscriptionOptions& o = m.options;
   const std::uint8_t qos = p.qos < o.max_qos ? p.qos : o.max_qos;
   Session& s = *m.session;
   const std::size_t inflight = s.inflight.size(), queued = s.queue.size();
-  const bool congested = deliver(s, p, qos, o.identifier, o.retain_as_published && p.retain);
+  deliver(s, p, qos, o.identifier, o.retain_as_published && p.retain);
   // Tag what deliver() kept (tagged here, not passed in: the common path's call keeps its
   // arguments in registers), so a leaving member's messages can go to another.
   if (s.queue.size() > queued)
     s.queue.back().shared_member = index + 1;
   else if (s.inflight.size() > inflight)
     s.inflight.back().shared_member = index + 1;
-  return congested;
 }
 
 void SessionStore::shared_deliver(const ShardEnvelope& e) {

@@ -64,14 +64,14 @@ class SessionStore {
   // Who publishes a delayed will when it falls due (the protocol, built after the store).
   void set_will_publisher(WillPublisher* p) { wills_ = p; }
 
-  // A publish for `s` at `qos`; true when `s` is congested: its queue is full and it holds
-  // the publisher back (hold_publisher), nothing for the caller to do.
-  bool deliver(Session& s, const LocalPublish& p, std::uint8_t qos, std::uint32_t subscription_id,
+  // A publish for `s` at `qos`. When `s` is congested (its queue is full) it holds the
+  // publisher back itself (hold_publisher): nothing for the caller to do.
+  void deliver(Session& s, const LocalPublish& p, std::uint8_t qos, std::uint32_t subscription_id,
                bool retain);
 
   // Shared subscriptions (session_shared.cpp). The owner of a group chose the member in slot
   // `index` here (on this shard, or in a shared_deliver envelope from the owner).
-  bool deliver_shared(std::uint32_t index, const LocalPublish& p);
+  void deliver_shared(std::uint32_t index, const LocalPublish& p);
   void shared_deliver(const ShardEnvelope& e);
   // As the group's owner: a member joins; answered once every shard routes the filter here.
   void shared_join(SharedJoin* j, unsigned from);
