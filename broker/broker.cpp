@@ -72,7 +72,7 @@ bool Broker::start() {
   }
   auth_ = std::move(*auth);
   mesh_ = std::make_unique<ShardMesh>(n, ShardMesh::ring_capacity_for(n));
-  stats_.init(n);
+  stats_.init(n, static_cast<unsigned>(listeners_.size()));
   // Durable state is read back before any shard serves (each restores its own part).
   const auto restore_began = std::chrono::steady_clock::now();
   RestoredState restored;
@@ -84,6 +84,7 @@ bool Broker::start() {
     }
     storage_ = std::move(*service);
     restored = storage_->take_restored();
+    storage_->set_counters(&stats_.storage);
     storage_->start();
   }
 

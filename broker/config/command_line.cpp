@@ -41,8 +41,9 @@ CommandLine parse_command_line(int argc, char** argv) {
                  "defaults")
       ->excludes(config_opt);
   app.add_option("-l,--listen", src.listen,
-                 "Listener URL: mqtt://HOST:PORT (or HOST:PORT); may be repeated. Replaces the "
-                 "listeners of the configuration");
+                 "Listener URL: mqtt://HOST:PORT (or HOST:PORT), mqtts://, ws://HOST:PORT/PATH, "
+                 "wss://, or http://HOST:PORT for /metrics and the dashboard; may be repeated. "
+                 "Replaces the listeners of the configuration");
   app.add_option("-s,--shards", src.shards,
                  "Number of shards, at most 64 (0: one per usable core, at most 64)")
       ->check(CLI::Range(0, 64));

@@ -220,7 +220,8 @@ void read_listeners(Reader& r, const toml::node& n, Config& c) {
     r.only(*t, "listener",
            {"url", "max_connections", "cert", "key", "ca", "tls_min_version", "ciphers",
             "ciphersuites", "client_cert", "origins", "proxy_protocol", "allow_anonymous",
-            "require_certificate", "use_identity_as_username", "use_subject_as_username"});
+            "require_certificate", "use_identity_as_username", "use_subject_as_username",
+            "basic_auth"});
     const std::string* url = r.string(*t, "listener", "url");
     if (!url) {
       if (!r.failed) r.fail(item, "[[listener]] needs a url, e.g. url = \"mqtt://0.0.0.0:1883\"");
@@ -268,6 +269,15 @@ void read_listeners(Reader& r, const toml::node& n, Config& c) {
         l->proxy_protocol = pp->as_boolean()->get();
     }
     read_listener_auth(r, *t, *l);
+    if (const toml::node* b = t->get("basic_auth")) {
+      if (!b->is_boolean())
+        r.fail(*b, "listener.basic_auth must be true or false");
+      else if (l->kind != ListenerKind::http)
+        r.fail(*b,
+               "listener.basic_auth is for http:// listeners (MQTT clients log in with CONNECT)");
+      else
+        l->basic_auth = b->as_boolean()->get();
+    }
     if (r.failed) return;
     if (l->uses_tls() && (l->tls.cert_file.empty() || l->tls.key_file.empty())) {
       r.fail(item, fmt::format("listener {} needs cert and key", *url));
@@ -384,6 +394,13 @@ Result<Config, ConfigError> parse_config(std::string_view text, std::string_view
     if (r.failed) return unexpected(r.error);
   }
   if (r.failed) return unexpected(r.error);
+  if (const toml::node* listeners = root.get("listener"); listeners && c.auth.password_file.empty())
+    for (const ListenerConfig& l : c.listeners)
+      if (l.basic_auth)
+        return unexpected(ConfigError{
+            std::string(file_name), static_cast<unsigned>(listeners->source().begin.line),
+            fmt::format("listener {} asks for basic_auth, but [auth] password_file is not set",
+                        listener_url(l))});
   return c;
 }
 
@@ -409,9 +426,11 @@ Result<ListenerConfig, std::string> parse_listener_url(std::string_view url) {
       l.kind = ListenerKind::ws;
     else if (scheme == "wss")
       l.kind = ListenerKind::wss;
+    else if (scheme == "http")
+      l.kind = ListenerKind::http;
     else
-      return unexpected(
-          fmt::format("listener '{}': unknown scheme '{}' (mqtt, mqtts, ws, wss)", url, scheme));
+      return unexpected(fmt::format(
+          "listener '{}': unknown scheme '{}' (mqtt, mqtts, ws, wss, http)", url, scheme));
     rest.remove_prefix(scheme_end + 3);
   }
   auto slash = rest.find('/');
@@ -419,6 +438,11 @@ Result<ListenerConfig, std::string> parse_listener_url(std::string_view url) {
     l.path = std::string(rest.substr(slash));
     rest = rest.substr(0, slash);
   }
+  if (l.kind == ListenerKind::http && !l.path.empty() && l.path != "/")
+    return unexpected(fmt::format(
+        "listener '{}': an http listener takes no path (it serves /metrics, /status.json and /)",
+        url));
+  if (l.kind == ListenerKind::http) l.path.clear();
   if (l.path.empty() && (l.kind == ListenerKind::ws || l.kind == ListenerKind::wss))
     l.path = "/mqtt";
   std::string_view host, port;
@@ -461,6 +485,9 @@ std::string listener_url(const ListenerConfig& l) {
       break;
     case ListenerKind::wss:
       scheme = "wss";
+      break;
+    case ListenerKind::http:
+      scheme = "http";
       break;
   }
   bool v6 = l.host.find(':') != std::string::npos;

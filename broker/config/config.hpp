@@ -15,7 +15,8 @@
 
 namespace shardmq::broker {
 
-enum class ListenerKind { mqtt, mqtts, ws, wss };
+// http: not MQTT: /metrics, /status.json and the dashboard (docs/operations.md).
+enum class ListenerKind { mqtt, mqtts, ws, wss, http };
 
 // Which member of a shared-subscription group gets a message (docs/mqtt_behaviour.md).
 enum class SharedStrategy : std::uint8_t { round_robin, sticky, local_first };
@@ -35,10 +36,12 @@ struct ListenerConfig {
   std::optional<bool> allow_anonymous;
   bool use_identity_as_username = false;  // TLS: the client certificate's CN is the user name
   bool use_subject_as_username = false;   // TLS: its subject (RFC 2253) is the user name
+  bool basic_auth = false;                // http: HTTP basic auth against [auth] password_file
 
   bool operator==(const ListenerConfig&) const = default;
   bool uses_tls() const { return kind == ListenerKind::mqtts || kind == ListenerKind::wss; }
   bool uses_websocket() const { return kind == ListenerKind::ws || kind == ListenerKind::wss; }
+  bool serves_mqtt() const { return kind != ListenerKind::http; }
 };
 
 // Who may connect and what they may do (docs/security.md).

@@ -90,6 +90,8 @@ void write_listener(std::string& out, const ListenerConfig& l) {
     out += fmt::format("use_identity_as_username = {}\n", boolean(l.use_identity_as_username));
   if (tls || l.use_subject_as_username)
     out += fmt::format("use_subject_as_username = {}\n", boolean(l.use_subject_as_username));
+  if (l.kind == ListenerKind::http || l.basic_auth)
+    out += fmt::format("basic_auth = {}\n", boolean(l.basic_auth));
   if (l.uses_websocket() || !l.origins.empty()) {
     std::string list;
     for (const std::string& o : l.origins)

@@ -6,6 +6,7 @@
 #include "broker/connection/connection_table.hpp"
 #include "broker/log.hpp"
 #include "broker/mesh/mesh_link.hpp"
+#include "broker/message/message_expiry.hpp"
 #include "broker/message/will_message.hpp"
 #include "broker/session/session_store.hpp"
 #include "core/decoder.hpp"
@@ -44,6 +45,7 @@ ConnectionRef ClientProtocol::self(const Connection& c) const {
 void ClientProtocol::on_data(Connection& c, std::span<const std::byte> data) {
   if (c.state == Connection::State::closing) return;
   ShardCounters::bump(counters_.bytes_received, data.size());
+  rx_us_ = steady_now_us();  // once a receive, not once a PUBLISH
   c.last_rx_tick = ctx_.tick;
   if (c.layer) {
     layer_app_.clear();
@@ -146,6 +148,7 @@ bool ClientProtocol::handle_frame(Connection& c, std::span<const std::byte> fram
       c.version = ProtocolVersion::v311;
       connections_.send_packet(c, ack);
       ShardCounters::bump(counters_.protocol_errors);
+      counters_.refuse(RefuseReason::protocol);
       log_info("refusing CONNECT: {}", core::decode_error_name(e));
       connections_.close(c, CloseKind::graceful);
       return false;
@@ -168,6 +171,7 @@ void ClientProtocol::protocol_error(Connection& c, ReasonCode reason, std::strin
   } else if ((c.state == Connection::State::awaiting_connect ||
               c.state == Connection::State::authenticating) &&
              c.version == ProtocolVersion::v5) {
+    counters_.refuse(RefuseReason::protocol);
     core::ConnAck ack;
     ack.reason_code = reason;
     connections_.send_packet(c, ack);

@@ -32,6 +32,7 @@ void ClientProtocol::handle_connect(Connection& c, const core::Connect& p) {
       ack.reason_code = static_cast<ReasonCode>(core::ConnectReturnCode::IdentifierRejected);
       connections_.send_packet(c, ack);
       ShardCounters::bump(counters_.protocol_errors);
+      counters_.refuse(RefuseReason::protocol);
       log_info("refusing CONNECT without a client identifier (MQTT {}{})",
                static_cast<unsigned>(p.version), p.clean_start ? "" : ", persistent session");
       connections_.close(c, CloseKind::graceful);
@@ -135,6 +136,8 @@ void ClientProtocol::on_authenticated(std::uint32_t serial, AuthVerdict verdict)
     delete req;  // the connection went while its credentials were checked
     return;
   }
+  ShardCounters::bump(verdict == AuthVerdict::accepted ? counters_.auth_success
+                                                       : counters_.auth_failure);
   if (verdict != AuthVerdict::accepted) {
     delete req;
     return refuse_connect(*c, verdict);
@@ -145,6 +148,9 @@ void ClientProtocol::on_authenticated(std::uint32_t serial, AuthVerdict verdict)
 void ClientProtocol::refuse_connect(Connection& c, AuthVerdict verdict) {
   core::ConnAck ack;
   const bool bad = verdict == AuthVerdict::bad_credentials;
+  counters_.refuse(bad                                  ? RefuseReason::bad_credentials
+                   : verdict == AuthVerdict::bad_method ? RefuseReason::protocol
+                                                        : RefuseReason::not_authorized);
   // As Mosquitto answers: 5.0 tells a bad password (0x86) from a refusal (0x87); 3.1.1
   // answers both with 5 (not authorised), never 4.
   if (c.version == ProtocolVersion::v5 && verdict == AuthVerdict::bad_method)

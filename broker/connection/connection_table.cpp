@@ -26,6 +26,7 @@ Connection* ConnectionTable::accept(std::uint32_t listener, io::SocketId socket,
   if ((config.max_connections && connections_.size() * ctx_.shards >= config.max_connections) ||
       (listener_max &&
        std::size_t(listener_connections_[listener]) * ctx_.shards >= listener_max)) {
+    counters_.refuse(RefuseReason::max_connections);
     loop_->close(socket);
     return nullptr;
   }
@@ -38,8 +39,10 @@ Connection* ConnectionTable::accept(std::uint32_t listener, io::SocketId socket,
   if (listener < listeners_.size()) {
     c->layer = listeners_[listener]->make_layers();
     ++listener_connections_[listener];
+    if (counters_.accepted) ShardCounters::bump(counters_.accepted[listener]);
   }
   connections_.insert(c);
+  ShardCounters::set(counters_.connections_open, connections_.size());
   if (keep_peers_ || config.max_connect_rate) peers_.emplace(c->serial, peer.host());
   loop_->start(socket, c);
   timers_.schedule(c->timer, ctx_.tick + ShardContext::ms_to_ticks(config.connect_timeout_ms));
@@ -115,6 +118,7 @@ bool ConnectionTable::write_publish(Connection& c, std::string_view topic,
   }
   if (qos == 0 && c.out.queued() + total > config_.max_outbound_bytes) {
     ShardCounters::bump(counters_.messages_dropped);  // slow subscriber: QoS 0 is dropped
+    ShardCounters::bump(counters_.dropped_slow_consumer);
     return false;
   }
   core::WireWriter w(c.out.pending().reserve(total));
@@ -317,6 +321,7 @@ void ConnectionTable::on_closed(Connection& c) {
   if (c.in_flush_list) std::erase(flush_list_, &c);
   events_->on_released(c);
   connections_.erase(&c);
+  ShardCounters::set(counters_.connections_open, connections_.size());
   forget_peer_address(c);
   if (c.listener < listener_connections_.size()) --listener_connections_[c.listener];
   c.out.release_all();

@@ -53,6 +53,8 @@ bool ClientProtocol::connect_within_limits(Connection& c, const core::Connect& p
   const bool v5 = p.version == ProtocolVersion::v5;
   auto refuse = [&](ReasonCode v5_reason, std::optional<core::ConnectReturnCode> v311_code,
                     std::string_view why) {
+    counters_.refuse(v5_reason == ReasonCode::ConnectionRateExceeded ? RefuseReason::connect_rate
+                                                                     : RefuseReason::protocol);
     if (v5 || v311_code) {
       core::ConnAck ack;
       ack.reason_code = v5 ? v5_reason : static_cast<ReasonCode>(*v311_code);

@@ -45,8 +45,10 @@ void ClientProtocol::handle_publish(Connection& c, const core::Publish& p) {
                           "more unacknowledged QoS 1/2 PUBLISHes than the Receive Maximum");
   std::uint32_t ack = p.packet_id | (qos == 2 ? HeldAcks::kPubRec : 0u);
   if (publish_limits_ && !publish_within_limits(c, p, topic)) return;
-  if (!access_.may_publish(c.client_id, topic))
+  if (!access_.may_publish(c.client_id, topic)) {
+    ShardCounters::bump(counters_.dropped_acl);
     return refuse_publish(c, p.packet_id, qos, ReasonCode::NotAuthorized);
+  }
   LocalPublish pub;
   pub.topic = topic;
   pub.properties = properties;
@@ -56,6 +58,7 @@ void ClientProtocol::handle_publish(Connection& c, const core::Publish& p) {
   pub.origin_session = reinterpret_cast<std::uintptr_t>(c.session);
   pub.expires = p.properties.message_expiry_interval.has_value();
   pub.publisher = self(c);
+  pub.arrived_us = rx_us_;
   const std::uint64_t tickets_before = storage_.peers().last_ticket();
   // A congested subscriber does not hold this acknowledgement: it stops this connection
   // being read instead (SessionStore::hold_publisher), which slows a client whatever its

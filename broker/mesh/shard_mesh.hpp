@@ -33,6 +33,13 @@ class ShardMesh {
   unsigned shards() const { return n_; }
   // from != to: a shard has no ring to itself.
   io::SpscRing<ShardEnvelope>& ring(unsigned from, unsigned to) { return *rings_[from * n_ + to]; }
+  // Any thread: envelopes waiting in the rings into `to` (approximate: they move meanwhile).
+  std::size_t backlog_into(unsigned to) const {
+    std::size_t n = 0;
+    for (unsigned from = 0; from < n_; ++from)
+      if (from != to) n += rings_[from * n_ + to]->size_approx();
+    return n;
+  }
 
   // Each shard registers its loop before serving, so producers can wake it.
   void attach_loop(unsigned shard, io::Loop* loop) { slots_[shard].loop = loop; }

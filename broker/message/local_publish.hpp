@@ -19,8 +19,9 @@ struct LocalPublish {
   std::uint8_t qos = 0;
   bool retain = false;
   std::uint64_t origin_session = 0;
-  bool expires = false;     // the properties carry a Message Expiry Interval
-  ConnectionRef publisher;  // its connection (serial 0: none), held back by full queues
+  bool expires = false;          // the properties carry a Message Expiry Interval
+  ConnectionRef publisher;       // its connection (serial 0: none), held back by full queues
+  std::uint64_t arrived_us = 0;  // its PUBLISH's arrival (0: a will, $SYS, a restored one)
 
   LocalPublish() = default;
   LocalPublish(const LocalPublish&) = delete;
@@ -35,6 +36,7 @@ struct LocalPublish {
         origin_session(m->origin_session()),
         expires(m->expires()),
         publisher(m->publisher()),
+        arrived_us(m->arrived_us()),
         shared_(m) {}
   ~LocalPublish() {
     if (shared_) shared_->release();
@@ -47,6 +49,7 @@ struct LocalPublish {
       shared_ = PublishedMessage::create(topic, properties, payload, qos, retain, origin_session);
       if (!shared_) return nullptr;
       shared_->set_publisher(publisher);
+      shared_->set_arrived_us(arrived_us);
       if (expires) arm_message_expiry(*shared_, steady_now_ms());
     }
     return shared_;

@@ -56,6 +56,9 @@ class PublishedMessage {
   // pauses it (SessionStore::hold_publisher).
   ConnectionRef publisher() const { return publisher_; }
   void set_publisher(ConnectionRef c) { publisher_ = c; }
+  // When its PUBLISH arrived (steady_now_us; 0: not from a client's PUBLISH).
+  std::uint64_t arrived_us() const { return arrived_us_; }
+  void set_arrived_us(std::uint64_t us) { arrived_us_ = us; }
 
   // MQTT 5 Message Expiry (message_expiry.hpp): when the message stops being deliverable,
   // and where the 4-byte interval sits in properties() so a delivery can say what is left.
@@ -85,6 +88,7 @@ class PublishedMessage {
   std::uint32_t expiry_offset_ = kNoExpiry;
   std::uint64_t origin_session_ = 0;
   std::uint64_t expires_at_ms_ = 0;
+  std::uint64_t arrived_us_ = 0;
   ConnectionRef publisher_;
 };
 

@@ -5,6 +5,7 @@
 // reader to see it.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -13,6 +14,20 @@
 #include "broker/metrics/histogram.hpp"
 
 namespace shardmq::broker {
+
+// Why a connection was refused (shardmq_connections_refused_total{reason}).
+enum class RefuseReason : std::uint8_t {
+  max_connections,  // limits.max_connections or the listener's: closed at accept
+  connect_rate,     // limits.max_connect_rate
+  bad_credentials,  // CONNACK 0x86 (5.0)
+  not_authorized,   // CONNACK 0x87 / 3.1.1 code 5: anonymous refused, blocked, denied
+  protocol,         // a CONNECT the broker cannot take: version, identifier, malformed
+  server_busy,      // shutting down
+};
+inline constexpr std::size_t kRefuseReasons = 6;
+inline constexpr const char* kRefuseReasonNames[kRefuseReasons] = {
+    "max_connections", "connect_rate", "bad_credentials",
+    "not_authorized",  "protocol",     "server_busy"};
 
 struct alignas(64) ShardCounters {
   std::atomic<std::uint64_t> clients_connected{0};
@@ -31,10 +46,33 @@ struct alignas(64) ShardCounters {
   std::atomic<std::uint64_t> connect_rate_refused{0};  // CONNECTs over max_connect_rate
   Histogram mesh_batch;  // envelopes drained from the other shards per loop turn (if any)
 
+  // Prometheus /metrics (issue 14).
+  std::atomic<std::uint64_t> connections_open{0};          // sockets the shard holds (a gauge)
+  std::unique_ptr<std::atomic<std::uint64_t>[]> accepted;  // by listener (BrokerStats::init)
+  std::array<std::atomic<std::uint64_t>, kRefuseReasons> refused{};  // by RefuseReason
+  std::atomic<std::uint64_t> auth_success{0};                        // verdicts: accepted
+  std::atomic<std::uint64_t> auth_failure{0};           // bad credentials, not authorised
+  std::atomic<std::uint64_t> dropped_queue_full{0};     // a session's queue at limits.max_queued
+  std::atomic<std::uint64_t> dropped_slow_consumer{0};  // QoS 0 over limits.max_outbound_bytes
+  std::atomic<std::uint64_t> dropped_acl{0};  // PUBLISH refused, or a delivery denied, by the ACL
+  Histogram delivery_latency_us;  // a PUBLISH's arrival to its delivery write, on this shard
+
   // Only the owning shard writes, so a plain load+store beats an atomic RMW.
   static void bump(std::atomic<std::uint64_t>& c, std::uint64_t n = 1) {
     c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
   }
+  static void set(std::atomic<std::uint64_t>& c, std::uint64_t v) {
+    c.store(v, std::memory_order_relaxed);
+  }
+  void refuse(RefuseReason r) { bump(refused[static_cast<std::size_t>(r)]); }
+};
+
+// The storage writer thread's figures (it alone writes them; anyone reads).
+struct StorageCounters {
+  std::atomic<std::uint64_t> commits{0};  // rounds of batches written
+  std::atomic<std::uint64_t> fsyncs{0};   // WAL syncs
+  std::atomic<std::uint64_t> bytes{0};    // batch bytes written
+  Histogram commit_us;                    // a round: its writes and, when it syncs, the sync
 };
 
 struct BrokerStats {
@@ -42,10 +80,21 @@ struct BrokerStats {
   std::unique_ptr<ShardCounters[]> shards;
   unsigned shard_count = 0;
   std::atomic<std::uint64_t> clients_maximum{0};
+  StorageCounters storage;
+  unsigned listener_count = 0;
 
-  void init(unsigned n) {
+  void init(unsigned n, unsigned listeners = 0) {
     shards.reset(new ShardCounters[n]);
     shard_count = n;
+    listener_count = listeners;
+    for (unsigned i = 0; i < n; ++i)
+      shards[i].accepted.reset(new std::atomic<std::uint64_t>[listeners] {});
+  }
+  std::uint64_t accepted_total(unsigned listener) const {
+    std::uint64_t s = 0;
+    for (unsigned i = 0; i < shard_count; ++i)
+      s += shards[i].accepted[listener].load(std::memory_order_relaxed);
+    return s;
   }
   std::uint64_t sum(std::atomic<std::uint64_t> ShardCounters::*field) const {
     std::uint64_t s = 0;

@@ -97,6 +97,7 @@ void Router::deliver_local(const LocalPublish& p, const SubscriptionIndex::Route
     for (const Target& t : targets_)
       sessions_.deliver(*t.session, p, p.qos < t.options.max_qos ? p.qos : t.options.max_qos,
                         t.options.identifier, t.options.retain_as_published && p.retain);
+    record_latency(p);
     return;
   }
   for (std::uint32_t i = 0; i < targets_.size(); ++i) {
@@ -109,6 +110,14 @@ void Router::deliver_local(const LocalPublish& p, const SubscriptionIndex::Route
       sessions_.deliver(*t.session, p, q, t.options.identifier,
                         t.options.retain_as_published && p.retain);
   }
+  record_latency(p);
+}
+
+// One clock read a message on each shard it reaches (not one a subscriber): the time from
+// its PUBLISH's arrival to the last of this shard's delivery writes.
+void Router::record_latency(const LocalPublish& p) {
+  if (p.arrived_us && !targets_.empty())
+    ctx_.counters.delivery_latency_us.record(steady_now_us() - p.arrived_us);
 }
 
 void Router::deliver_with_identifiers(const LocalPublish& p, const Target& t, std::uint32_t index,

@@ -51,6 +51,7 @@ class Router {
   using Target = SubscriptionIndex::Target;
   // Delivers to this shard's subscribers among the route's matches.
   void deliver_local(const LocalPublish& p, const SubscriptionIndex::Route& route);
+  void record_latency(const LocalPublish& p);
   // A session with several matching subscriptions that carry identifiers gets one copy with
   // all of them (MQTT 5 3.3.4): the others travel in a copy of the properties.
   void deliver_with_identifiers(const LocalPublish& p, const Target& t, std::uint32_t index,

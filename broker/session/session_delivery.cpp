@@ -21,7 +21,10 @@ std::uint16_t SessionStore::window(const Session& s) const {
 void SessionStore::deliver(Session& s, const LocalPublish& p, std::uint8_t qos,
                            std::uint32_t subscription_id, bool retain) {
   if (qos == 0 && !s.online) return;  // QoS 0 is not queued for absent clients (as Mosquitto)
-  if (!access_.may_receive(s.client_id, p.topic)) return;
+  if (!access_.may_receive(s.client_id, p.topic)) {
+    ShardCounters::bump(counters_.dropped_acl);
+    return;
+  }
   if (p.expires && expired(p.shared())) return;
   if (qos == 0) {
     if (s.connection.shard == id_) {
@@ -59,6 +62,7 @@ void SessionStore::deliver(Session& s, const LocalPublish& p, std::uint8_t qos,
     // acknowledging is congested from half the limits on: its publishers are paused, and
     // what they had sent before that still queues, past the limits if need be.
     ShardCounters::bump(counters_.messages_dropped);  // documented policy: newest dropped
+    ShardCounters::bump(counters_.dropped_queue_full);
     return;
   }
   m->add_ref();

@@ -8,6 +8,7 @@
 #include "broker/config/runtime_settings.hpp"
 #include "broker/connection/client_protocol.hpp"
 #include "broker/connection/connection_table.hpp"
+#include "broker/http/http_server.hpp"
 #include "broker/listener/listener.hpp"
 #include "broker/log.hpp"
 #include "broker/mesh/mesh_link.hpp"
@@ -44,6 +45,8 @@ Shard::Shard(unsigned id, const RuntimeSettings& settings,
                                                *access_, *storage_);
   sessions_->set_will_publisher(protocol_.get());
   sys_ = std::make_unique<SysTopics>(ctx_, stats_, *router_, *retained_);
+  http_ = std::make_unique<HttpServer>(ctx_, MetricsSources{stats_, mesh_, listeners_}, auth,
+                                       [&mesh, id] { mesh.wake(id); });
   link_->set_handler(this);
 }
 
@@ -51,6 +54,7 @@ Shard::~Shard() {
   // Every shard thread has joined: free what is left, and tell nobody (the other shards are
   // going too).
   ctx_.destroying = true;
+  http_.reset();
   sys_.reset();
   protocol_.reset();
   router_.reset();
@@ -98,6 +102,7 @@ void Shard::run(std::promise<StartResult> ready, std::shared_future<bool> go) {
   }
   mesh_.attach_loop(ctx_.id, loop_.get());
   connections_->attach(loop_.get(), protocol_.get());
+  http_->attach(loop_.get(), io::backend_name(loop_->backend()));
   bool ok = r.error.empty();
   ready.set_value(std::move(r));
   if (!go.get() || !ok) {
@@ -134,17 +139,24 @@ void Shard::request_stop() {
 
 void Shard::on_accept(std::uint32_t listener, io::SocketId socket, const io::PeerAddress& peer) {
   if (shutting_down_) {
+    ctx_.counters.refuse(RefuseReason::server_busy);
     loop_->close(socket);
     return;
   }
+  if (listener < listeners_.size() && !listeners_[listener]->config.serves_mqtt())
+    return http_->accept(listener, socket, peer);
   connections_->accept(listener, socket, peer);
 }
 
 void Shard::on_data(void* ctx, std::span<const std::byte> data) {
+  if (HttpServer::is_http(ctx)) [[unlikely]]
+    return http_->on_data(ctx, data);
   protocol_->on_data(*static_cast<Connection*>(ctx), data);
 }
 
 void Shard::on_sent(void* ctx, std::size_t bytes) {
+  if (HttpServer::is_http(ctx)) [[unlikely]]
+    return http_->on_sent(ctx, bytes);
   auto& c = *static_cast<Connection*>(ctx);
   // A session here whose retained stream waits for this socket's output goes on after it.
   const bool drained_session =
@@ -154,12 +166,21 @@ void Shard::on_sent(void* ctx, std::size_t bytes) {
 }
 
 void Shard::on_peer_closed(void* ctx, int) {
+  if (HttpServer::is_http(ctx)) [[unlikely]]
+    return http_->on_peer_closed(ctx);
   connections_->on_peer_closed(*static_cast<Connection*>(ctx));
 }
 
 void Shard::on_closed(void* ctx) {
-  connections_->on_closed(*static_cast<Connection*>(ctx));
-  if (shutting_down_ && connections_->empty()) loop_->stop();
+  if (HttpServer::is_http(ctx)) [[unlikely]]
+    http_->on_closed(ctx);
+  else
+    connections_->on_closed(*static_cast<Connection*>(ctx));
+  if (shutting_down_ && nothing_open()) loop_->stop();
+}
+
+bool Shard::nothing_open() const {
+  return connections_->empty() && http_->empty();
 }
 
 void Shard::on_wake() {
@@ -173,6 +194,7 @@ void Shard::on_tick() {
   protocol_->on_tick();
   sessions_->on_tick();
   sys_->on_tick();
+  http_->on_tick();
   if (shutting_down_ && ctx_.tick >= shutdown_deadline_tick_) {
     connections_->for_each([&](Connection& c) {
       if (c.state != Connection::State::closing)
@@ -180,7 +202,7 @@ void Shard::on_tick() {
       else
         connections_->close_now_if_flushing(c);
     });
-    if (connections_->empty()) loop_->stop();
+    if (nothing_open()) loop_->stop();
   }
 }
 
@@ -190,6 +212,7 @@ void Shard::on_turn_end() {
   if (std::size_t n = link_->drain([this](ShardEnvelope& e) { on_envelope(e); }))
     ctx_.counters.mesh_batch.record(n);
   access_->deliver_answers();  // verdicts from the hash workers
+  http_->deliver_answers();
   protocol_->resume_waiting();
   sessions_->on_turn_end();
   protocol_->finish_too_large();
@@ -218,7 +241,8 @@ void Shard::begin_shutdown() {
   shutdown_deadline_tick_ = ctx_.tick + ShardContext::ms_to_ticks(ctx_.config.shutdown_timeout_ms);
   loop_->stop_listening();
   protocol_->begin_shutdown();
-  if (connections_->empty()) loop_->stop();
+  http_->close_all();
+  if (nothing_open()) loop_->stop();
 }
 
 }  // namespace shardmq::broker

@@ -9,6 +9,7 @@
 //   retained/    RetainedStore (this shard's replica)
 //   mesh/        MeshLink (rings to the other shards, back-pressure, barriers)
 //   sys/         SysTopics ($SYS/broker/...)
+//   http/        HttpServer (/metrics, /status.json, the dashboard on http:// listeners)
 //   auth/        AccessControl (authenticator, authoriser)
 //   storage/     StorageLink (durable state; none by default)
 //
@@ -32,6 +33,7 @@ class AccessControl;
 class AuthServices;
 class ClientProtocol;
 class ConnectionTable;
+class HttpServer;
 class ListenerRuntime;
 class MeshLink;
 class RetainedStore;
@@ -90,8 +92,9 @@ class Shard final : public io::LoopHandler, public EnvelopeHandler {
   void on_envelope(const ShardEnvelope& e) override;
 
   void begin_shutdown();
-  void restore();         // what restore_from named
-  void apply_settings();  // a reload was published: take its run-time settings
+  bool nothing_open() const;  // no MQTT and no HTTP connection left
+  void restore();             // what restore_from named
+  void apply_settings();      // a reload was published: take its run-time settings
 
   const RuntimeSettings& settings_;
   std::uint64_t settings_generation_;
@@ -119,6 +122,7 @@ class Shard final : public io::LoopHandler, public EnvelopeHandler {
   std::unique_ptr<Router> router_;
   std::unique_ptr<ClientProtocol> protocol_;
   std::unique_ptr<SysTopics> sys_;
+  std::unique_ptr<HttpServer> http_;
 };
 
 }  // namespace shardmq::broker

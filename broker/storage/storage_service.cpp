@@ -217,6 +217,7 @@ void StorageService::write_loop() {
     pending_ = false;
     lock.unlock();
 
+    const auto round_began = Clock::now();
     rocksdb::Status status;
     if (!db_) status = rocksdb::Status::IOError("the store could not be opened again");
     rocksdb::WriteOptions wo;
@@ -237,19 +238,30 @@ void StorageService::write_loop() {
       status = db_->SyncWAL();
       if (status.ok()) {
         syncs_.fetch_add(1, std::memory_order_relaxed);
+        if (counters_) ShardCounters::bump(counters_->fsyncs);
         unsynced = false;
         last_wal_sync = Clock::now();
       }
     }
 
-    if (status.ok())
+    if (status.ok()) {
+      std::uint64_t round_bytes = 0;
       for (std::size_t i = 0; i < taken.size(); ++i) {
         std::uint64_t bytes = 0;
         for (const rocksdb::WriteBatch& b : taken[i])
           bytes += b.GetDataSize();
         lanes_[i]->backlog_bytes.fetch_sub(bytes, std::memory_order_relaxed);
         taken[i].clear();
+        round_bytes += bytes;
       }
+      if (counters_ && written) {
+        ShardCounters::bump(counters_->commits);
+        ShardCounters::bump(counters_->bytes, round_bytes);
+        counters_->commit_us.record(static_cast<std::uint64_t>(
+            std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - round_began)
+                .count()));
+      }
+    }
     lock.lock();
     if (!status.ok()) {
       const Failure was = failure_.exchange(

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "broker/config/config.hpp"
+#include "broker/metrics/broker_stats.hpp"
 #include "broker/storage/restored_state.hpp"
 #include "core/result.hpp"
 
@@ -71,6 +72,8 @@ class StorageService {
   // Counters for the log and benchmarks (writer thread writes, anyone reads).
   std::uint64_t syncs() const { return syncs_.load(std::memory_order_relaxed); }
   std::uint64_t batches() const { return batches_written_.load(std::memory_order_relaxed); }
+  // Where the writer counts for /metrics; set before start().
+  void set_counters(StorageCounters* c) { counters_ = c; }
 
  private:
   struct Lane;
@@ -94,6 +97,7 @@ class StorageService {
   std::atomic<std::uint64_t> syncs_{0};
   std::atomic<std::uint64_t> batches_written_{0};
   std::atomic<Failure> failure_{Failure::none};
+  StorageCounters* counters_ = nullptr;
 };
 
 }  // namespace shardmq::broker
