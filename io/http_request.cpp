@@ -16,14 +16,6 @@ bool is_token(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), is_tchar);
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
-}
-
 HttpParseResult bad(std::string_view why) {
   HttpParseResult r;
   r.status = HttpParseStatus::bad_request;
@@ -32,6 +24,14 @@ HttpParseResult bad(std::string_view why) {
 }
 
 }  // namespace
+
+std::string_view http_trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+    s.remove_suffix(1);
+  return s;
+}
 
 bool http_iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
@@ -94,7 +94,7 @@ HttpParseResult parse_http_request_head(std::string_view received, std::size_t m
     if (colon == std::string_view::npos) return bad("malformed header field");
     std::string_view name = line.substr(0, colon);
     if (!is_token(name)) return bad("malformed header field name");  // no blank before ':'
-    h.fields.push_back({name, trim(line.substr(colon + 1))});
+    h.fields.push_back({name, http_trim(line.substr(colon + 1))});
   }
   if (h.minor_version == 1 && !h.field("Host")) return bad("HTTP/1.1 request without Host");
   r.status = HttpParseStatus::complete;

@@ -42,6 +42,9 @@ struct HttpParseResult {
 // than `max_head` bytes came without one.
 HttpParseResult parse_http_request_head(std::string_view received, std::size_t max_head);
 
+// Shared with the WebSocket upgrade (http_upgrade.cpp): header names compare
+// case-insensitively; field values lose their surrounding blanks.
 bool http_iequals(std::string_view a, std::string_view b);
+std::string_view http_trim(std::string_view s);
 
 }  // namespace shardmq::io

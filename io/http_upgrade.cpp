@@ -3,33 +3,19 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
-#include <cctype>
+
+#include "io/http_request.hpp"
 
 namespace shardmq::io {
 
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
-}
 
 // Calls f(token) for each comma-separated token; stops early when f returns true.
 template <typename F>
 bool any_token(std::string_view list, F f) {
   while (!list.empty()) {
     std::size_t comma = list.find(',');
-    if (f(trim(list.substr(0, comma)))) return true;
+    if (f(http_trim(list.substr(0, comma)))) return true;
     if (comma == std::string_view::npos) break;
     list.remove_prefix(comma + 1);
   }
@@ -109,26 +95,26 @@ UpgradeOutcome parse_upgrade_request(std::string_view received, const WebSocketO
     if (colon == std::string_view::npos || colon == 0)
       return reject(consumed, "400 Bad Request", "malformed HTTP header line");
     std::string_view name = hl.substr(0, colon);
-    std::string_view value = trim(hl.substr(colon + 1));
-    if (iequals(name, "Upgrade"))
+    std::string_view value = http_trim(hl.substr(colon + 1));
+    if (http_iequals(name, "Upgrade"))
       h.upgrade = value;
-    else if (iequals(name, "Connection"))
+    else if (http_iequals(name, "Connection"))
       h.connection = value;
-    else if (iequals(name, "Sec-WebSocket-Key"))
+    else if (http_iequals(name, "Sec-WebSocket-Key"))
       h.key = value;
-    else if (iequals(name, "Sec-WebSocket-Version"))
+    else if (http_iequals(name, "Sec-WebSocket-Version"))
       h.version = value;
-    else if (iequals(name, "Sec-WebSocket-Protocol"))
+    else if (http_iequals(name, "Sec-WebSocket-Protocol"))
       h.protocol = value;
-    else if (iequals(name, "Origin")) {
+    else if (http_iequals(name, "Origin")) {
       h.origin = value;
       h.has_origin = true;
     }
   }
 
-  if (!any_token(h.upgrade, [](std::string_view t) { return iequals(t, "websocket"); }))
+  if (!any_token(h.upgrade, [](std::string_view t) { return http_iequals(t, "websocket"); }))
     return reject(consumed, "400 Bad Request", "missing Upgrade: websocket");
-  if (!any_token(h.connection, [](std::string_view t) { return iequals(t, "upgrade"); }))
+  if (!any_token(h.connection, [](std::string_view t) { return http_iequals(t, "upgrade"); }))
     return reject(consumed, "400 Bad Request", "missing Connection: upgrade");
   if (h.version != "13")
     return reject(consumed, "426 Upgrade Required", "unsupported Sec-WebSocket-Version",
@@ -137,9 +123,10 @@ UpgradeOutcome parse_upgrade_request(std::string_view received, const WebSocketO
   if (h.key.size() != 24 || h.key.substr(22) != "==")
     return reject(consumed, "400 Bad Request", "invalid Sec-WebSocket-Key");
   if (!opts.origins.empty()) {
-    bool ok = h.has_origin ? std::any_of(opts.origins.begin(), opts.origins.end(),
-                                         [&](const std::string& o) { return iequals(o, h.origin); })
-                           : opts.allow_missing_origin;
+    bool ok = h.has_origin
+                  ? std::any_of(opts.origins.begin(), opts.origins.end(),
+                                [&](const std::string& o) { return http_iequals(o, h.origin); })
+                  : opts.allow_missing_origin;
     if (!ok)
       return reject(consumed, "403 Forbidden",
                     h.has_origin ? "origin " + std::string(h.origin) + " not allowed"
