@@ -135,6 +135,7 @@ bool ClientProtocol::handle_frame(Connection& c, std::span<const std::byte> fram
   opts.max_packet_size = config_.max_packet_size;
   opts.is_server = true;
   opts.check_subscribe_filters = false;  // each bad filter gets its own SUBACK code
+  ShardCounters::bump(counters_.packets_received);
   core::DecodeError e = core::decode_frame(frame, header, opts, scratch_packet_);
   if (e != core::DecodeError::Ok) {
     // A CONNECT with an unknown protocol level still gets its refusal in a CONNACK.

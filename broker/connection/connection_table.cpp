@@ -69,6 +69,7 @@ bool ConnectionTable::send_packet(Connection& c, const core::Packet& p) {
     return false;
   }
   c.out.pending().grow(*r);
+  ShardCounters::bump(counters_.packets_sent);
   schedule_flush(c);
   return true;
 }
@@ -141,7 +142,9 @@ bool ConnectionTable::write_publish(Connection& c, std::string_view topic,
   }
   w.raw(payload.data(), payload.size());
   c.out.pending().grow(total);
-  ShardCounters::bump(counters_.messages_sent);
+  ShardCounters::bump(counters_.publish_sent[qos]);
+  ShardCounters::bump(counters_.payload_bytes_sent[qos], payload.size());
+  ShardCounters::bump(counters_.packets_sent);
   schedule_flush(c);
   return true;
 }

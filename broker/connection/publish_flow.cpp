@@ -23,7 +23,9 @@ using core::ReasonCode;
 using CloseKind = ConnectionTable::CloseKind;
 
 void ClientProtocol::handle_publish(Connection& c, const core::Publish& p) {
-  ShardCounters::bump(counters_.messages_received);
+  const auto q = static_cast<std::size_t>(p.qos);
+  ShardCounters::bump(counters_.publish_received[q]);
+  ShardCounters::bump(counters_.payload_bytes_received[q], p.payload.size());
   std::string_view topic = p.topic;
   std::string_view properties = c.version == ProtocolVersion::v5
                                     ? core::as_string_view(p.properties.raw)

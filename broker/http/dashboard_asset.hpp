@@ -12,4 +12,9 @@ struct HttpAsset {
 };
 using DashboardAssetLookup = const HttpAsset* (*)(std::string_view path);
 
+// The dashboard built into the binary (generated from broker/http/dashboard/ by
+// broker/http/embed_assets.py): "/" and "/index.html" are the page, "/dashboard.js" and
+// "/dashboard.css" its script and style; anything else is null.
+const HttpAsset* find_dashboard_asset(std::string_view path);
+
 }  // namespace shardmq::broker

@@ -32,8 +32,13 @@ inline constexpr const char* kRefuseReasonNames[kRefuseReasons] = {
 struct alignas(64) ShardCounters {
   std::atomic<std::uint64_t> clients_connected{0};
   std::atomic<std::uint64_t> clients_total{0};  // connects accepted since start
-  std::atomic<std::uint64_t> messages_received{0};
-  std::atomic<std::uint64_t> messages_sent{0};
+  // PUBLISH packets and their payload bytes, by QoS (publish_received[qos]).
+  std::array<std::atomic<std::uint64_t>, 3> publish_received{};
+  std::array<std::atomic<std::uint64_t>, 3> publish_sent{};
+  std::array<std::atomic<std::uint64_t>, 3> payload_bytes_received{};
+  std::array<std::atomic<std::uint64_t>, 3> payload_bytes_sent{};
+  std::atomic<std::uint64_t> packets_received{0};  // MQTT packets of every type
+  std::atomic<std::uint64_t> packets_sent{0};
   std::atomic<std::uint64_t> bytes_received{0};
   std::atomic<std::uint64_t> bytes_sent{0};
   std::atomic<std::uint64_t> messages_dropped{0};    // QoS 0 to a full outbound queue, and:
@@ -57,12 +62,27 @@ struct alignas(64) ShardCounters {
   std::atomic<std::uint64_t> dropped_acl{0};  // PUBLISH refused, or a delivery denied, by the ACL
   Histogram delivery_latency_us;  // a PUBLISH's arrival to its delivery write, on this shard
 
+  // Sessions homed on this shard (gauges): all of them, and those with a connection.
+  std::atomic<std::uint64_t> sessions{0};
+  std::atomic<std::uint64_t> sessions_online{0};
+  std::atomic<std::uint64_t> sessions_expired{0};  // ended by their Session Expiry (a counter)
+  // Messages the shard's sessions hold (gauges, one per session holding one): waiting for
+  // the window or the client, and sent but not yet acknowledged.
+  std::atomic<std::uint64_t> messages_queued{0};
+  std::atomic<std::uint64_t> messages_inflight{0};
+  // This shard's replica of the retained messages (gauges; every replica holds them all).
+  std::atomic<std::uint64_t> retained_messages{0};
+  std::atomic<std::uint64_t> retained_bytes{0};  // topics and payloads
+
   // Only the owning shard writes, so a plain load+store beats an atomic RMW.
   static void bump(std::atomic<std::uint64_t>& c, std::uint64_t n = 1) {
     c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
   }
   static void set(std::atomic<std::uint64_t>& c, std::uint64_t v) {
     c.store(v, std::memory_order_relaxed);
+  }
+  static void add(std::atomic<std::uint64_t>& c, std::int64_t d) {  // a gauge up or down
+    c.store(c.load(std::memory_order_relaxed) + std::uint64_t(d), std::memory_order_relaxed);
   }
   void refuse(RefuseReason r) { bump(refused[static_cast<std::size_t>(r)]); }
 };
@@ -79,7 +99,9 @@ struct BrokerStats {
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   std::unique_ptr<ShardCounters[]> shards;
   unsigned shard_count = 0;
+  // Highest values seen, sampled by shard 0 every tick (100 ms).
   std::atomic<std::uint64_t> clients_maximum{0};
+  std::atomic<std::uint64_t> heap_maximum{0};
   StorageCounters storage;
   unsigned listener_count = 0;
 
@@ -89,6 +111,28 @@ struct BrokerStats {
     listener_count = listeners;
     for (unsigned i = 0; i < n; ++i)
       shards[i].accepted.reset(new std::atomic<std::uint64_t>[listeners] {});
+  }
+  static void raise(std::atomic<std::uint64_t>& max, std::uint64_t v) {
+    if (v > max.load(std::memory_order_relaxed)) max.store(v, std::memory_order_relaxed);
+  }
+  // Persistent sessions without a connection (each shard's pair is written by that shard).
+  std::uint64_t sessions_offline(unsigned shard) const {
+    const ShardCounters& c = shards[shard];
+    const std::uint64_t all = c.sessions.load(std::memory_order_relaxed);
+    const std::uint64_t online = c.sessions_online.load(std::memory_order_relaxed);
+    return all > online ? all - online : 0;
+  }
+  std::uint64_t sessions_offline() const {
+    std::uint64_t s = 0;
+    for (unsigned i = 0; i < shard_count; ++i)
+      s += sessions_offline(i);
+    return s;
+  }
+  std::uint64_t accepted_total() const {
+    std::uint64_t s = 0;
+    for (unsigned l = 0; l < listener_count; ++l)
+      s += accepted_total(l);
+    return s;
   }
   std::uint64_t accepted_total(unsigned listener) const {
     std::uint64_t s = 0;
@@ -100,6 +144,13 @@ struct BrokerStats {
     std::uint64_t s = 0;
     for (unsigned i = 0; i < shard_count; ++i)
       s += (shards[i].*field).load(std::memory_order_relaxed);
+    return s;
+  }
+  std::uint64_t sum(std::array<std::atomic<std::uint64_t>, 3> ShardCounters::*field) const {
+    std::uint64_t s = 0;
+    for (unsigned i = 0; i < shard_count; ++i)
+      for (const auto& c : shards[i].*field)
+        s += c.load(std::memory_order_relaxed);
     return s;
   }
   Histogram::Snapshot sum(Histogram ShardCounters::*field, std::uint64_t* total = nullptr) const {

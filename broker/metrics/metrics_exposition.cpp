@@ -9,6 +9,7 @@
 #include "broker/listener/listener.hpp"
 #include "broker/mesh/shard_mesh.hpp"
 #include "broker/metrics/broker_stats.hpp"
+#include "broker/metrics/heap_usage.hpp"
 #include "broker/metrics/prometheus_text.hpp"
 
 namespace shardmq::broker {
@@ -36,6 +37,19 @@ void per_shard(PrometheusText& out, const BrokerStats& stats, std::string_view n
   for (unsigned i = 0; i < stats.shard_count; ++i) {
     const std::string shard = std::to_string(i);
     out.sample(name, {{"shard", shard}}, load(stats.shards[i].*field));
+  }
+}
+
+// One family with a sample per shard and QoS.
+void per_shard_qos(PrometheusText& out, const BrokerStats& stats, std::string_view name,
+                   std::string_view help,
+                   std::array<std::atomic<std::uint64_t>, 3> ShardCounters::*field) {
+  static constexpr const char* kQos[3] = {"0", "1", "2"};
+  out.family(name, "counter", help);
+  for (unsigned i = 0; i < stats.shard_count; ++i) {
+    const std::string shard = std::to_string(i);
+    for (std::size_t q = 0; q < 3; ++q)
+      out.sample(name, {{"shard", shard}, {"qos", kQos[q]}}, load((stats.shards[i].*field)[q]));
   }
 }
 
@@ -80,19 +94,40 @@ std::string render_metrics(const MetricsSources& s) {
              stats.sum(&ShardCounters::auth_success));
   out.sample("shardmq_auth_total", {{"result", "failure"}},
              stats.sum(&ShardCounters::auth_failure));
-  out.family("shardmq_sessions", "gauge", "Sessions, by state.");
+  out.family("shardmq_sessions", "gauge",
+             "Sessions, by state: with a connection, or persistent and waiting for one.");
   out.sample("shardmq_sessions", {{"state", "connected"}},
-             stats.sum(&ShardCounters::clients_connected));
+             stats.sum(&ShardCounters::sessions_online));
+  out.sample("shardmq_sessions", {{"state", "offline"}}, stats.sessions_offline());
+  one(out, "shardmq_sessions_expired_total", "counter",
+      "Sessions ended because their Session Expiry Interval passed while offline.",
+      stats.sum(&ShardCounters::sessions_expired));
   one(out, "shardmq_subscriptions", "gauge", "Subscriptions held by sessions.",
       stats.sum(&ShardCounters::subscriptions));
+  // Every shard holds a replica of all retained messages: shard 0's is the figure.
+  one(out, "shardmq_retained_messages", "gauge", "Retained messages held.",
+      stats.shard_count ? load(stats.shards[0].retained_messages) : 0);
+  one(out, "shardmq_retained_bytes", "gauge",
+      "Bytes of the retained messages' topics and payloads.",
+      stats.shard_count ? load(stats.shards[0].retained_bytes) : 0);
 
   // Messages.
-  per_shard(out, stats, "shardmq_messages_received_total", "counter",
-            "PUBLISH packets received from clients, by the shard that read them.",
-            &ShardCounters::messages_received);
-  per_shard(out, stats, "shardmq_messages_sent_total", "counter",
-            "PUBLISH packets written to clients, by the shard that wrote them.",
-            &ShardCounters::messages_sent);
+  per_shard_qos(out, stats, "shardmq_messages_received_total",
+                "PUBLISH packets received from clients, by the shard that read them and QoS.",
+                &ShardCounters::publish_received);
+  per_shard_qos(out, stats, "shardmq_messages_sent_total",
+                "PUBLISH packets written to clients, by the shard that wrote them and QoS.",
+                &ShardCounters::publish_sent);
+  per_shard_qos(out, stats, "shardmq_message_payload_bytes_received_total",
+                "Payload bytes of the PUBLISH packets received, by shard and QoS.",
+                &ShardCounters::payload_bytes_received);
+  per_shard_qos(out, stats, "shardmq_message_payload_bytes_sent_total",
+                "Payload bytes of the PUBLISH packets written, by shard and QoS.",
+                &ShardCounters::payload_bytes_sent);
+  per_shard(out, stats, "shardmq_packets_received_total", "counter",
+            "MQTT packets of every type received, by shard.", &ShardCounters::packets_received);
+  per_shard(out, stats, "shardmq_packets_sent_total", "counter",
+            "MQTT packets of every type written, by shard.", &ShardCounters::packets_sent);
   per_shard(out, stats, "shardmq_bytes_received_total", "counter",
             "Bytes read from client sockets (after TLS and WebSocket: MQTT bytes).",
             &ShardCounters::bytes_received);
@@ -110,6 +145,14 @@ std::string render_metrics(const MetricsSources& s) {
         Drop{"slow_consumer", &ShardCounters::dropped_slow_consumer}})
     out.sample("shardmq_messages_dropped_total", {{"reason", d.reason}}, stats.sum(d.field));
 
+  per_shard(out, stats, "shardmq_messages_queued", "gauge",
+            "QoS 1/2 messages waiting in sessions' queues (for the window or the client), by "
+            "the sessions' home shard; one per session holding it.",
+            &ShardCounters::messages_queued);
+  per_shard(out, stats, "shardmq_messages_inflight", "gauge",
+            "QoS 1/2 messages sent and not yet acknowledged, by the sessions' home shard.",
+            &ShardCounters::messages_inflight);
+
   // Shards: what waits for each, and how long deliveries take.
   out.family("shardmq_ring_backlog", "gauge",
              "Envelopes (publishes, session work) waiting in the rings into each shard.");
@@ -125,6 +168,11 @@ std::string render_metrics(const MetricsSources& s) {
     out.histogram("shardmq_publish_delivery_seconds", {{"shard", std::to_string(i)}}, b, sum,
                   kMicros, kLastLatencyBucket);
   }
+
+  one(out, "shardmq_heap_bytes", "gauge", "Bytes of heap memory in use (the allocator's count).",
+      heap_bytes_in_use());
+  one(out, "shardmq_heap_max_bytes", "gauge",
+      "The most heap memory in use seen (sampled every 100 ms).", load(stats.heap_maximum));
 
   // Storage (zero without [storage] durability).
   const StorageCounters& st = stats.storage;

@@ -48,6 +48,7 @@ void RetainedStore::apply(PublishedMessage* m, std::uint64_t order) {
   if (m->payload().empty()) {
     if (existing) tree_.erase(m->topic());
     remember_clear(m->topic(), order);
+    count();
     return;
   }
   const Config& config = ctx_.config;
@@ -58,6 +59,7 @@ void RetainedStore::apply(PublishedMessage* m, std::uint64_t order) {
     return;
   }
   tree_.set(m->topic(), RetainedMessage(m, order));
+  count();
 }
 
 void RetainedStore::forget_if_expired(std::string_view topic, std::uint64_t now_ms) {
@@ -66,6 +68,12 @@ void RetainedStore::forget_if_expired(std::string_view topic, std::uint64_t now_
   const std::uint64_t order = r->order();
   tree_.erase(topic);
   remember_clear(topic, order);  // an older update still on its way must not bring it back
+  count();
+}
+
+void RetainedStore::count() {
+  ShardCounters::set(ctx_.counters.retained_messages, tree_.size());
+  ShardCounters::set(ctx_.counters.retained_bytes, tree_.total_bytes());
 }
 
 void RetainedStore::remember_clear(std::string_view topic, std::uint64_t order) {

@@ -52,6 +52,7 @@ class RetainedStore {
  private:
   void apply(PublishedMessage* m, std::uint64_t order);
   void remember_clear(std::string_view topic, std::uint64_t order);
+  void count();  // the replica's size into the shard's gauges
 
   static constexpr std::size_t kMaxTombstones = 65536;
   static constexpr std::uint64_t kTombstoneTicks = 600;  // 60 s

@@ -69,6 +69,7 @@ void SessionStore::finish_attach(Session* s, AttachRequest& req) {
     s = slab_.create();
     s->client_id.assign(req.client_id, req.username);
     sessions_.insert(s);
+    count_sessions();
   }
   std::vector<std::uint16_t> qos2_awaiting_rel;
   if (s->away) {  // back from away: stop its expiry, hand its QoS 2 state to the connection
@@ -78,6 +79,7 @@ void SessionStore::finish_attach(Session* s, AttachRequest& req) {
     qos2_awaiting_rel = std::move(s->away->qos2_awaiting_rel);
     s->away.reset();
   }
+  if (!s->online) ShardCounters::add(counters_.sessions_online, 1);
   s->online = true;
   s->last_progress_tick = ctx_.tick;
   s->local_connection = nullptr;  // bound by the protocol when the socket is here
@@ -114,6 +116,7 @@ void SessionStore::detach(DetachNotice* n) {
     return;
   }
   s->online = false;
+  ShardCounters::add(counters_.sessions_online, -1);
   s->local_connection = nullptr;
   update_congestion(*s);
   if (!n->qos2_awaiting_rel.empty())
@@ -182,6 +185,7 @@ void SessionStore::publish_will_now(const Session& s, PublishedMessage* will) {
 
 void SessionStore::drop_expired_inflight(Session& s) {
   const std::uint64_t now = steady_now_ms();
+  const std::size_t before = s.inflight.size();
   s.inflight.erase_if([&](OutgoingMessage& m) {
     if (m.released || !message_expired(*m.message, now)) return false;
     ShardCounters::bump(counters_.messages_expired);
@@ -189,6 +193,7 @@ void SessionStore::drop_expired_inflight(Session& s) {
     m.message->release();
     return true;
   });
+  count_inflight(std::int64_t(s.inflight.size()) - std::int64_t(before));
 }
 
 void SessionStore::clear_state(Session& s) {
@@ -200,6 +205,8 @@ void SessionStore::clear_state(Session& s) {
     m.message->release();
   for (auto& m : s.queue)
     m.message->release();
+  count_inflight(-std::int64_t(s.inflight.size()));
+  count_queued(-std::int64_t(s.queue.size()));
   s.inflight.clear();
   s.queue.clear();
   s.queued_bytes = 0;
@@ -222,7 +229,9 @@ void SessionStore::destroy(Session* s) {
   s->retained_streams.clear();
   clear_state(*s);
   if (!ctx_.destroying) storage_.session_ended(s->client_id);
+  if (s->online) ShardCounters::add(counters_.sessions_online, -1);
   sessions_.erase(s);
+  count_sessions();
   slab_.destroy(s);
 }
 
@@ -231,6 +240,7 @@ void SessionStore::on_tick() {
     Session* s = SessionAway::from_timer(&n)->session;
     if (!s->online && !s->pending) {
       log_debug("session '{}' expired", s->client_id.view());
+      ShardCounters::bump(counters_.sessions_expired);
       destroy(s);
     }
   });

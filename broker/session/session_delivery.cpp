@@ -67,6 +67,7 @@ void SessionStore::deliver(Session& s, const LocalPublish& p, std::uint8_t qos,
   }
   m->add_ref();
   s.queue.push_back(out);
+  count_queued(1);
   s.queued_bytes += bytes;
   storage_.message_added(s.client_id, *m, qos, 0, retain, subscription_id);
   if (s.online) update_congestion(s);
@@ -170,6 +171,7 @@ void SessionStore::start_inflight(Session& s, OutgoingMessage m) {
   // Silence counts from the first message it has to acknowledge, not from its last ack.
   if (s.inflight.empty()) s.last_progress_tick = ctx_.tick;
   s.inflight.push_back(m);
+  count_inflight(1);
   storage_.message_added(s.client_id, *m.message, m.qos, m.packet_id, m.retain, m.subscription_id);
   send_outgoing(s, s.inflight.back(), false);
 }
@@ -178,6 +180,7 @@ void SessionStore::pump(Session& s) {
   while (s.online && !s.queue.empty() && s.inflight.size() < window(s)) {
     OutgoingMessage m = s.queue.front();
     s.queue.pop_front();
+    count_queued(-1);
     s.queued_bytes -= m.message->payload().size() + m.message->topic().size();
     if (m.message->expires() && expired(m.message)) {  // waited in the queue too long
       m.message->release();
@@ -210,6 +213,7 @@ void SessionStore::client_ack(Session* s, ConnectionRef from, core::PacketType t
       if (it != s->inflight.end() && it->qos == 1) {
         it->message->release();
         s->inflight.erase(it);
+        count_inflight(-1);
         storage_.message_done(s->client_id, packet_id);
       }
       break;
@@ -224,6 +228,7 @@ void SessionStore::client_ack(Session* s, ConnectionRef from, core::PacketType t
       if (it != s->inflight.end() && it->released) {
         it->message->release();
         s->inflight.erase(it);
+        count_inflight(-1);
         storage_.message_done(s->client_id, packet_id);
       }
       break;
@@ -233,6 +238,7 @@ void SessionStore::client_ack(Session* s, ConnectionRef from, core::PacketType t
       if (it != s->inflight.end() && !it->released) {
         it->message->release();
         s->inflight.erase(it);
+        count_inflight(-1);
         storage_.message_done(s->client_id, packet_id);
       }
       break;

@@ -18,6 +18,7 @@ void SessionStore::restore(const RestoredSession& r) {
   else
     s->client_id.assign(r.client_id);
   sessions_.insert(s);
+  count_sessions();
   s->expiry_s = r.expiry_s;
   for (const auto& [filter, options] : r.subscriptions) {
     s->subscriptions.add(filter, options);
@@ -28,9 +29,11 @@ void SessionStore::restore(const RestoredSession& r) {
     OutgoingMessage m{e.message, e.qos, e.retain, e.subscription_id, e.packet_id, e.released};
     if (e.packet_id) {
       s->inflight.push_back(m);
+      count_inflight(1);
       s->next_packet_id = std::max(s->next_packet_id, e.packet_id);
     } else {
       s->queue.push_back(m);
+      count_queued(1);
       s->queued_bytes += e.message->payload().size() + e.message->topic().size();
     }
   }

@@ -79,6 +79,7 @@ void SessionStore::leave_shared(Session& s, const std::string& filter, bool sess
     s.queued_bytes -= m.message->payload().size() + m.message->topic().size();
     leave->messages.push_back(m.message);
   }
+  count_queued(std::int64_t(keep.size()) - std::int64_t(s.queue.size()));
   s.queue = std::move(keep);
   for (auto it = s.inflight.begin(); it != s.inflight.end();) {
     if (it->shared_member != tag) {
@@ -93,6 +94,7 @@ void SessionStore::leave_shared(Session& s, const std::string& filter, bool sess
     storage_.message_done(s.client_id, it->packet_id);
     leave->messages.push_back(it->message);
     s.inflight.erase(it);
+    count_inflight(-1);
     it = s.inflight.begin();  // a deque erase invalidates; the list is short (the window)
   }
   const unsigned owner = shared_.at(i).owner;

@@ -116,6 +116,10 @@ class SessionStore {
   void hold_publisher(Session& s, const LocalPublish& p);
   void let_publishers_go(Session& s);
   bool expired(const PublishedMessage* m);
+  // The shard's gauges of what its sessions hold (ShardCounters), kept with each change.
+  void count_queued(std::int64_t d) { ShardCounters::add(counters_.messages_queued, d); }
+  void count_inflight(std::int64_t d) { ShardCounters::add(counters_.messages_inflight, d); }
+  void count_sessions() { ShardCounters::set(counters_.sessions, sessions_.size()); }
   // Subscriptions (session_subscriptions.cpp).
   bool add_subscription(Session& s, const std::string& filter, const SubscriptionOptions& o,
                         bool* existed);

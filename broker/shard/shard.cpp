@@ -47,6 +47,7 @@ Shard::Shard(unsigned id, const RuntimeSettings& settings,
   sys_ = std::make_unique<SysTopics>(ctx_, stats_, *router_, *retained_);
   http_ = std::make_unique<HttpServer>(ctx_, MetricsSources{stats_, mesh_, listeners_}, auth,
                                        [&mesh, id] { mesh.wake(id); });
+  http_->set_assets(&find_dashboard_asset);
   link_->set_handler(this);
 }
 

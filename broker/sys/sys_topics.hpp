@@ -1,15 +1,18 @@
-// The broker's figures as retained messages under $SYS/broker/ (Mosquitto's names), every
-// sys_interval seconds, from shard 0: counters summed over the shards, and per-minute load
-// as exponentially weighted rates.
+// The broker's figures as retained messages under $SYS/broker/, with Mosquitto's names and
+// meanings (docs/operations.md lists them), every sys_interval seconds, from shard 0:
+// counters summed over the shards, highest values sampled every tick, and the per-minute
+// load as moving averages over 1, 5 and 15 minutes.
 //
 // Owns: the load averages. Calls: Router (the publishes), RetainedStore (the count),
-// BrokerStats (the sums). Called by: the shard, on its tick.
+// BrokerStats (the sums and maxima). Called by: the shard, on its tick.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 
 #include "broker/metrics/broker_stats.hpp"
 #include "broker/shard/shard_context.hpp"
+#include "broker/sys/load_average.hpp"
 
 namespace shardmq::broker {
 
@@ -20,7 +23,7 @@ class SysTopics {
  public:
   SysTopics(ShardContext& ctx, BrokerStats& stats, Router& router, RetainedStore& retained);
 
-  // Publishes now on the first call, then whenever the interval has passed.
+  // Samples the maxima; publishes on the first call, then whenever the interval has passed.
   void on_tick();
 
  private:
@@ -32,11 +35,11 @@ class SysTopics {
   RetainedStore& retained_;
   bool started_ = false;
   std::uint64_t next_tick_ = 0;
-  struct Load {
-    double received = 0, sent = 0, bytes_received = 0, bytes_sent = 0;
-    std::uint64_t last_received = 0, last_sent = 0, last_bytes_received = 0, last_bytes_sent = 0;
+  std::chrono::steady_clock::time_point last_publish_{};
+  struct Loads {
+    LoadAverage packets_received, packets_sent, bytes_received, bytes_sent;
+    LoadAverage publish_received, publish_sent, publish_dropped, connections, sockets;
   } load_;
-  bool load_started_ = false;
 };
 
 }  // namespace shardmq::broker

@@ -59,8 +59,11 @@ def test_promtool_accepts_the_exposition(metrics_broker):
 
 def test_counters_match_what_the_clients_did(metrics_broker):
     b = metrics_broker(shards=2)
-    before = b.scrape()
-    assert before.total("shardmq_connections") == 0
+    mqtt_listener = f"mqtt://{b.host}:{b.port}"
+    # The start-up probe connected once: wait until it was accepted and has closed.
+    before = wait_until(lambda: (lambda s: s if s.total("shardmq_connections") == 0 and s.value(
+        "shardmq_connections_accepted_total", listener=mqtt_listener) == 1 else None)(b.scrape()),
+        what="the start-up probe's connection to come and go")
     assert before.value("shardmq_shards") == 2
     sub = paho(b).connect()
     sub.subscribe("m/#", qos=1)
@@ -74,12 +77,18 @@ def test_counters_match_what_the_clients_did(metrics_broker):
     m = wait_until(lambda: (lambda s: s if s.total("shardmq_messages_sent_total") >= 12 else None)(
         b.scrape()), what="the deliveries counted")
     assert m.total("shardmq_connections") == 3
-    mqtt_listener = f"mqtt://{b.host}:{b.port}"  # the start-up probe connected once, before
     assert (m.value("shardmq_connections_accepted_total", listener=mqtt_listener) -
             before.value("shardmq_connections_accepted_total", listener=mqtt_listener)) == 3
     assert m.value("shardmq_connections_accepted_total",
                    listener=f"http://{b.host}:{b.http_port}") == 0  # HTTP is not MQTT
     assert m.value("shardmq_sessions", state="connected") == 3
+    assert m.value("shardmq_sessions", state="offline") == 0
+    # By QoS: each message once in, once out at the QoS it was sent with (granted 1).
+    assert m.total("shardmq_messages_received_total", qos="0") == qos0
+    assert m.total("shardmq_messages_received_total", qos="1") == qos1
+    assert m.total("shardmq_messages_sent_total", qos="1") == qos1
+    assert m.total("shardmq_message_payload_bytes_received_total") == 10 * (qos0 + qos1)
+    assert m.total("shardmq_messages_queued") == 0
     assert m.value("shardmq_subscriptions") == 1
     assert m.total("shardmq_messages_received_total") == qos0 + qos1
     assert m.total("shardmq_messages_sent_total") == qos0 + qos1
@@ -102,7 +111,8 @@ def test_counters_match_what_the_clients_did(metrics_broker):
 
 
 def test_queue_full_drops_are_counted_by_reason(metrics_broker):
-    b = metrics_broker(toml="[limits]\nmax_queued_messages = 4\n")
+    # No $SYS: its retained messages would count.
+    b = metrics_broker(toml="[limits]\nmax_queued_messages = 4\n\n[sys]\ninterval = 0\n")
     sub = paho(b, protocol=MQTTv5, session_expiry=300).connect()
     sub.subscribe("q/#", qos=1)
     sub.drop()  # the session stays, offline: QoS 1 is queued for it, up to 4
@@ -113,6 +123,22 @@ def test_queue_full_drops_are_counted_by_reason(metrics_broker):
     m = b.scrape()
     assert m.value("shardmq_messages_dropped_total", reason="queue_full") == 6
     assert m.value("shardmq_messages_dropped_total", reason="acl") == 0
+    # The offline session with what it holds; the retained message in every replica.
+    assert m.value("shardmq_sessions", state="offline") == 1
+    assert m.total("shardmq_messages_queued") == 4
+    assert m.total("shardmq_messages_inflight") == 0
+    pub.publish("keep/it", b"12345", qos=1, retain=True)
+    m = wait_until(lambda: (lambda s: s if s.value("shardmq_retained_messages") == 1 else None)(
+        b.scrape()), what="the retained message")
+    assert m.value("shardmq_retained_bytes") == len("keep/it") + 5
+    back = paho(b, protocol=MQTTv5, session_expiry=300, client_id=sub.client_id,
+                clean_session=False).connect()
+    back.wait_for_count(4)
+    m = wait_until(lambda: (lambda s: s if s.total("shardmq_messages_queued") == 0 else None)(
+        b.scrape()), what="the queue delivered")
+    assert m.value("shardmq_sessions", state="offline") == 0
+    assert m.value("shardmq_sessions", state="connected") == 2
+    back.close()
     pub.close()
 
 

@@ -70,8 +70,14 @@ TEST_CASE("prometheus text: a histogram's buckets are cumulative, in seconds, en
 
 TEST_CASE("/metrics: each shard's counters, by shard, reason and listener") {
   Fixture f;
-  ShardCounters::bump(f.stats.shards[0].messages_received, 5);
-  ShardCounters::bump(f.stats.shards[1].messages_received, 7);
+  ShardCounters::bump(f.stats.shards[0].publish_received[0], 5);
+  ShardCounters::bump(f.stats.shards[1].publish_received[1], 7);
+  ShardCounters::set(f.stats.shards[0].sessions, 4);
+  ShardCounters::set(f.stats.shards[0].sessions_online, 1);
+  ShardCounters::set(f.stats.shards[1].sessions, 2);
+  ShardCounters::set(f.stats.shards[1].sessions_online, 2);
+  ShardCounters::set(f.stats.shards[1].messages_queued, 9);
+  ShardCounters::set(f.stats.shards[0].retained_messages, 6);
   ShardCounters::set(f.stats.shards[1].connections_open, 3);
   f.stats.shards[0].refuse(RefuseReason::bad_credentials);
   f.stats.shards[1].refuse(RefuseReason::bad_credentials);
@@ -80,8 +86,13 @@ TEST_CASE("/metrics: each shard's counters, by shard, reason and listener") {
   f.stats.shards[1].delivery_latency_us.record(100);
   std::string m = render_metrics(f.sources());
   CHECK(has_line(m, "# TYPE shardmq_messages_received_total counter"));
-  CHECK(has_line(m, "shardmq_messages_received_total{shard=\"0\"} 5"));
-  CHECK(has_line(m, "shardmq_messages_received_total{shard=\"1\"} 7"));
+  CHECK(has_line(m, "shardmq_messages_received_total{shard=\"0\",qos=\"0\"} 5"));
+  CHECK(has_line(m, "shardmq_messages_received_total{shard=\"0\",qos=\"1\"} 0"));
+  CHECK(has_line(m, "shardmq_messages_received_total{shard=\"1\",qos=\"1\"} 7"));
+  CHECK(has_line(m, "shardmq_sessions{state=\"connected\"} 3"));
+  CHECK(has_line(m, "shardmq_sessions{state=\"offline\"} 3"));
+  CHECK(has_line(m, "shardmq_messages_queued{shard=\"1\"} 9"));
+  CHECK(has_line(m, "shardmq_retained_messages 6"));
   CHECK(has_line(m, "shardmq_connections{shard=\"1\"} 3"));
   CHECK(has_line(m, "shardmq_connections_refused_total{reason=\"bad_credentials\"} 2"));
   CHECK(has_line(m, "shardmq_connections_refused_total{reason=\"max_connections\"} 0"));

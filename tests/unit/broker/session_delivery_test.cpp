@@ -38,6 +38,10 @@ TEST_CASE("delivery: QoS 1 keeps receive_maximum in flight and each PUBACK sends
   CHECK(first[0].packet_id != first[1].packet_id);
   CHECK(s->inflight.size() == 2);
   CHECK(s->queue.size() == 3);
+  CHECK(f.gauge(&ShardCounters::messages_inflight) == 2);
+  CHECK(f.gauge(&ShardCounters::messages_queued) == 3);
+  CHECK(f.gauge(&ShardCounters::sessions) == 1);
+  CHECK(f.gauge(&ShardCounters::sessions_online) == 1);
 
   SECTION("a PUBACK of an unknown id changes nothing") {
     std::uint16_t unknown = 1;
@@ -75,6 +79,18 @@ TEST_CASE("delivery: QoS 1 keeps receive_maximum in flight and each PUBACK sends
     CHECK(s->inflight.empty());
     CHECK(s->queue.empty());
     CHECK(s->queued_bytes == 0);
+    CHECK(f.gauge(&ShardCounters::messages_inflight) == 0);
+    CHECK(f.gauge(&ShardCounters::messages_queued) == 0);
+  }
+  SECTION("a session that ends drops what it held, and the gauges with it") {
+    f.disconnect(s, 1);
+    CHECK(f.gauge(&ShardCounters::sessions_online) == 0);
+    CHECK(f.gauge(&ShardCounters::sessions) == 0);  // Session Expiry 0: it ends with the link
+    CHECK(f.gauge(&ShardCounters::messages_inflight) == 0);
+    CHECK(f.gauge(&ShardCounters::messages_queued) == 0);
+    f.connect(ShardParts::request("sub", 2, true, 0, 2));
+    CHECK(f.gauge(&ShardCounters::sessions) == 1);
+    CHECK(f.gauge(&ShardCounters::sessions_online) == 1);
   }
 }
 

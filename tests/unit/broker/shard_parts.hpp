@@ -248,6 +248,10 @@ struct ShardParts {
   std::uint64_t dropped() const {
     return stats.shards[0].messages_dropped.load(std::memory_order_relaxed);
   }
+  // A gauge of the shard's (ShardCounters::messages_queued, sessions, ...).
+  std::uint64_t gauge(std::atomic<std::uint64_t> ShardCounters::*g) const {
+    return (stats.shards[0].*g).load(std::memory_order_relaxed);
+  }
 
   // Declared in the order shard.cpp builds them; destroyed in reverse.
   ShardMesh mesh;
