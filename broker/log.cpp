@@ -6,6 +6,7 @@
 #include <ctime>
 #include <string>
 
+#include "broker/limits/token_bucket.hpp"
 #include "core/utf8.hpp"
 
 namespace shardmq::broker {
@@ -14,6 +15,13 @@ namespace {
 std::atomic<LogLevel> g_level{LogLevel::info};
 std::atomic<LogFormat> g_format{LogFormat::text};
 thread_local std::string t_name = "main";
+
+// Each thread writes at most kLinesPerSecond lines a second after a burst of kLineBurst
+// (errors always pass): a flood of bad clients costs a count, not the disk.
+constexpr std::uint32_t kLinesPerSecond = 100;
+constexpr std::uint64_t kLineBurst = 1000;
+thread_local TokenBucket t_lines;
+thread_local std::uint64_t t_suppressed = 0;
 
 }  // namespace
 
@@ -116,8 +124,21 @@ void log_write(LogLevel level, std::string_view message) {
   const std::string ts = fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
                                      parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
                                      parts.tm_hour, parts.tm_min, parts.tm_sec, tv.tv_usec / 1000);
-  const std::string line =
-      format_log_line(g_format.load(std::memory_order_relaxed), ts, level, t_name, message);
+  const LogFormat format = g_format.load(std::memory_order_relaxed);
+  const std::uint64_t now_ms =
+      static_cast<std::uint64_t>(tv.tv_sec) * 1000 + static_cast<std::uint64_t>(tv.tv_usec / 1000);
+  if (level < LogLevel::error && !t_lines.try_take(1, now_ms, kLinesPerSecond, kLineBurst)) {
+    ++t_suppressed;
+    return;
+  }
+  std::string line;
+  if (t_suppressed) {
+    line = format_log_line(
+        format, ts, LogLevel::warn, t_name,
+        fmt::format("{} log lines not written: over {} a second", t_suppressed, kLinesPerSecond));
+    t_suppressed = 0;
+  }
+  line += format_log_line(format, ts, level, t_name, message);
   // One write per line: atomic with respect to other threads' lines for pipes and files.
   ssize_t rc = ::write(STDERR_FILENO, line.data(), line.size());
   (void)rc;

@@ -96,6 +96,7 @@ class ClientProtocol final : public ConnectionEvents, public AuthWaiter, public 
   void refuse_connect(Connection& c, AuthVerdict verdict);
   void start_attach(Connection& c, AttachRequest* req);
   void complete_connect(Connection& c, const AttachReply& reply);
+  void log_connected(const Connection& c, bool session_present);
   void resume_later(Connection& c);
   void resume_connections();
   void detach_from_session(Connection& c, PublishedMessage* delayed_will, std::uint32_t delay_s);

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "broker/auth/access_control.hpp"
+#include "broker/config/config.hpp"
 #include "broker/connection/client_protocol.hpp"
 #include "broker/connection/connection_table.hpp"
 #include "broker/log.hpp"
@@ -237,16 +238,29 @@ void ClientProtocol::complete_connect(Connection& c, const AttachReply& reply) {
     }
   }
   send_connack(c, ack);
+  log_connected(c, reply.session_present);
   connections_.forget_peer_address(c);
   connections_.arm_keepalive(c);
   ShardCounters::bump(counters_.clients_total);
   ShardCounters::bump(counters_.clients_connected);
-  // A PROXY header's source address, or the client certificate's name.
-  std::string who = c.layer ? c.layer->peer_identity() : std::string();
-  log_debug("client '{}' connected{}{} (MQTT {}, keepalive {} s, session {})", c.client_id.view(),
-            who.empty() ? "" : " as ", who, static_cast<unsigned>(c.version), c.keepalive_s,
-            reply.session_present ? "resumed" : "new");
   resume_later(c);
+}
+
+// One line per connect: who, from where, on which listener, how (docs/operations.md, Logs).
+void ClientProtocol::log_connected(const Connection& c, bool session_present) {
+  if (log_level() > LogLevel::info) return;
+  const std::string_view address = connections_.peer_address(c);
+  // A PROXY header's source address, or the client certificate's name.
+  const std::string who = c.layer ? c.layer->peer_identity() : std::string();
+  const auto& listeners = config_.listeners;
+  const std::optional<std::string_view> user = c.client_id.username();
+  log_info(
+      "client '{}' connected from {}{}{} on {} (protocol level {}, user {}, keepalive {} s, "
+      "session {})",
+      c.client_id.view(), address.empty() ? "?" : address, who.empty() ? "" : " as ", who,
+      c.listener < listeners.size() ? listener_url(listeners[c.listener]) : "?",
+      static_cast<unsigned>(c.version), user ? fmt::format("'{}'", *user) : "none", c.keepalive_s,
+      session_present ? "resumed" : "new");
 }
 
 // The home shard has answered: handle what the client sent meanwhile, at the end of this

@@ -43,7 +43,10 @@ Connection* ConnectionTable::accept(std::uint32_t listener, io::SocketId socket,
   }
   connections_.insert(c);
   ShardCounters::set(counters_.connections_open, connections_.size());
-  if (keep_peers_ || config.max_connect_rate) peers_.emplace(c->serial, peer.host());
+  // The address is kept until CONNECT for the limits and the authenticator, and for the
+  // connect log line.
+  if (keep_peers_ || config.max_connect_rate || log_level() <= LogLevel::info)
+    peers_.emplace(c->serial, peer.host());
   loop_->start(socket, c);
   timers_.schedule(c->timer, ctx_.tick + ShardContext::ms_to_ticks(config.connect_timeout_ms));
   return c;
@@ -278,6 +281,11 @@ void ConnectionTable::close(Connection& c, CloseKind kind) {
   if (was_connected)
     counters_.clients_connected.store(
         counters_.clients_connected.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+  if (was_connected)
+    log_info("client '{}' disconnected: {}", c.client_id.view(),
+             c.clean_disconnect ? "DISCONNECT"
+             : c.peer_closed    ? "connection lost (no DISCONNECT)"
+                                : "closed by the broker");
   events_->on_closing(c, was_connected);
   c.rx_tail.release();
   if (c.layer && kind == CloseKind::graceful && !c.peer_closed) {

@@ -7,6 +7,7 @@ import time
 import pytest
 
 from broker_process import broker_kind
+from raw_mqtt import disconnect_packet
 
 pytestmark = pytest.mark.skipif(broker_kind() != "shardmq", reason="shardmq's own log format")
 
@@ -46,3 +47,53 @@ def test_text_log_is_the_default(broker, clients):
     lines = [l for l in broker.log_text().splitlines() if l and not l.startswith("$ ")]
     assert any(" info [main] shardmq " in l and " ready with " in l for l in lines)
     assert not any(l.startswith("{") for l in lines)
+
+
+def wait_for_log(broker, text, timeout=10):
+    deadline = time.time() + timeout
+    while text not in broker.log_text():
+        assert time.time() < deadline, f"no log line with {text!r}:\n{broker.log_text()[-2000:]}"
+        time.sleep(0.05)
+
+
+@pytest.mark.broker_options(shardmq_config=JSON_LOG)
+def test_one_line_per_connect_and_disconnect(broker, clients):
+    # The connect line names the client, its address, the listener, the protocol level, the
+    # user name and the session; the disconnect line how it ended.
+    tidy = clients.raw()
+    assert tidy.connect("log-tidy")[1] == 0
+    tidy.send(disconnect_packet())
+    tidy.read_until_closed()
+    lost = clients.raw()
+    assert lost.connect("log-lost")[1] == 0
+    lost.close()
+    wait_for_log(broker, "client 'log-lost' disconnected")
+    wait_for_log(broker, "client 'log-tidy' disconnected")
+    msgs = [json.loads(l)["msg"] for l in broker.log_text().splitlines()
+            if l.startswith("{")]
+    connected = [m for m in msgs if m.startswith("client 'log-tidy' connected from ")]
+    assert len(connected) == 1, msgs
+    line = connected[0]
+    assert "connected from 127.0.0.1 on mqtt://" in line
+    assert "protocol level 4" in line and "user none" in line and "session new" in line
+    assert "client 'log-tidy' disconnected: DISCONNECT" in msgs
+    assert "client 'log-lost' disconnected: connection lost (no DISCONNECT)" in msgs
+
+
+@pytest.mark.heavy
+def test_a_flood_of_clients_is_rate_limited_in_the_log(broker, clients):
+    # Each shard writes at most 1000 lines at once, then 100 a second, and says how many it
+    # left out: 2 x 2500 connect and disconnect lines do not all reach the log.
+    flood = 2500
+    for i in range(flood):
+        c = clients.raw()
+        assert c.connect(f"flood-{i}")[1] == 0
+        c.close()
+    time.sleep(0.1)  # the buckets refill a little: the next line can be written
+    last = clients.raw()
+    assert last.connect("after-the-flood")[1] == 0
+    wait_for_log(broker, "client 'after-the-flood' connected")
+    text = broker.log_text()
+    written = text.count("client 'flood-")
+    assert written < 2 * flood
+    assert " log lines not written: over 100 a second" in text

@@ -78,7 +78,8 @@ def test_proxy_v1_header_gives_client_address(proxy_broker):
     with socket.create_connection((HOST, proxy_broker.port)) as s:
         s.sendall(b"PROXY TCP4 203.0.113.7 10.0.0.1 5555 1883\r\n" + connect_packet("behind-lb"))
         assert read_connack(s) == b"\x20\x02\x00\x00"
-    wait_until(lambda: "'behind-lb' connected as 203.0.113.7:5555" in proxy_broker.log_text(), 10,
+    wait_until(lambda: "'behind-lb' connected from 127.0.0.1 as 203.0.113.7:5555 on " in
+               proxy_broker.log_text(), 10,
                "the PROXY source address in the log")
 
 
