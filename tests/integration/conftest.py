@@ -11,6 +11,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from auth_broker import AuthBroker  # noqa: E402
 from broker_process import BrokerOptions, BrokerProcess, broker_kind, shardmq_binary  # noqa: E402
 from durable_broker import DurableBroker  # noqa: E402
+from metrics_broker import MetricsBroker  # noqa: E402
 import npm_install  # noqa: E402
 from paho_client import MQTTv311, PahoClient  # noqa: E402
 from raw_mqtt import RawConnection  # noqa: E402
@@ -174,3 +175,33 @@ def mqttjs_installed():
         return
     problem = npm_install.ensure_installed()
     assert problem is None, problem
+
+
+@pytest.fixture(scope="session")
+def browser_tools():
+    """node, npm, Debian's Chromium and tests/browser/node_modules (playwright-core) for the
+    tests that drive a real browser: skips without the tools, installs node_modules once."""
+    missing = npm_install.node_tools_missing()
+    if missing:
+        pytest.skip(f"{' and '.join(missing)} not installed (apt-get install nodejs npm)")
+    chromium = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+    if not os.access(chromium, os.X_OK):
+        pytest.skip(f"{chromium} not installed (apt-get install chromium)")
+    problem = npm_install.ensure_installed()
+    assert problem is None, problem
+
+
+@pytest.fixture
+def metrics_broker(tmp_path):
+    """start(**kw) starts a MetricsBroker (MQTT and http:// listeners) in its own directory;
+    all are stopped, and checked for a clean exit, after the test."""
+    started = []
+
+    def start(**kw):
+        b = MetricsBroker(tmp_path / f"broker{len(started)}", **kw).start()
+        started.append(b)
+        return b
+
+    yield start
+    for b in started:
+        b.stop_and_check()

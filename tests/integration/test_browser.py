@@ -5,7 +5,6 @@ exchanges messages with it through the broker."""
 import functools
 import http.server
 import json
-import os
 import queue
 import subprocess
 import threading
@@ -14,21 +13,9 @@ import urllib.parse
 import pytest
 
 from listener_broker import certs, io_backend, session  # noqa: F401 (fixtures)
-from npm_install import BROWSER_DIR, ensure_installed, node_tools_missing
+from npm_install import BROWSER_DIR
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 PAGE_TIMEOUT_MS = 30000
-
-
-@pytest.fixture(scope="session")
-def browser_tools():
-    missing = node_tools_missing()
-    if missing:
-        pytest.skip(f"{' and '.join(missing)} not installed (apt-get install nodejs npm)")
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)")
-    problem = ensure_installed()
-    assert problem is None, problem
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

@@ -14,41 +14,14 @@ import pytest
 
 from auth_broker import mosquitto_passwd
 from broker_process import broker_kind
-from metrics_broker import MetricsBroker
-from npm_install import BROWSER_DIR, ensure_installed, node_tools_missing
+from npm_install import BROWSER_DIR
 from paho_client import PahoClient
 from wait_condition import wait_until
 
 pytestmark = [pytest.mark.skipif(broker_kind() != "shardmq", reason="shardmq's own dashboard"),
               pytest.mark.heavy]
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 IDLE_CLIENTS = 8
-
-
-@pytest.fixture(scope="module")
-def browser_tools():
-    missing = node_tools_missing()
-    if missing:
-        pytest.skip(f"{' and '.join(missing)} not installed (apt-get install nodejs npm)")
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)")
-    problem = ensure_installed()
-    assert problem is None, problem
-
-
-@pytest.fixture
-def metrics_broker(tmp_path):
-    started = []
-
-    def start(**kw):
-        b = MetricsBroker(tmp_path / f"broker{len(started)}", **kw).start()
-        started.append(b)
-        return b
-
-    yield start
-    for b in started:
-        b.stop_and_check()
 
 
 class Dashboard:

@@ -13,27 +13,12 @@ from paho.mqtt.client import MQTTv5
 
 from auth_broker import mosquitto_passwd
 from broker_process import broker_kind
-from metrics_broker import MetricsBroker
 from paho_client import PahoClient
 from wait_condition import wait_until
 
 pytestmark = pytest.mark.skipif(broker_kind() != "shardmq", reason="shardmq's own HTTP listener")
 
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
-
-
-@pytest.fixture
-def metrics_broker(tmp_path):
-    started = []
-
-    def start(**kw):
-        b = MetricsBroker(tmp_path / f"broker{len(started)}", **kw).start()
-        started.append(b)
-        return b
-
-    yield start
-    for b in started:
-        b.stop_and_check()
 
 
 def paho(broker, **kw):
