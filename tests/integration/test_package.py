@@ -3,10 +3,12 @@ that its binaries run and accept its default configuration, and that lintian fin
 error. Nothing is installed: the package is inspected with dpkg-deb and unpacked into the
 test's directory.
 
-Cost: scripts/package compiles build/release incrementally (a few seconds when up to date;
-a first release build takes minutes) and runs in ~15 s, lintian ~10 s. SHARDMQ_DEB names an
-already built .deb to check instead. Marked serial: a compile beside the parallel tests would
-starve their timing bounds."""
+What it packages: under ./scripts/test (SHARDMQ_BIN set) the binaries of the build the suite
+already compiled (scripts/package --build-dir, gzip-compressed): the packaging is under test, not the compiler
+flags, and a second, release compile would cost ./scripts/test minutes. Without SHARDMQ_BIN,
+scripts/package compiles build/release incrementally (a first release build takes minutes).
+SHARDMQ_DEB names an already built .deb to check instead. Packaging and lintian take ~15 s.
+Marked serial: it is CPU-heavy (xz, lintian)."""
 import os
 import pathlib
 import shutil
@@ -37,7 +39,11 @@ def deb():
     given = os.environ.get("SHARDMQ_DEB")
     if given:
         return pathlib.Path(given)
-    r = run([str(REPO_ROOT / "scripts" / "package"), "--no-lintian"], cwd=REPO_ROOT)
+    args = [str(REPO_ROOT / "scripts" / "package"), "--no-lintian"]
+    if os.environ.get("SHARDMQ_BIN"):
+        build = pathlib.Path(os.environ["SHARDMQ_BIN"]).resolve().parents[1]
+        args += ["--build-dir", str(build), "--compress", "gzip"]
+    r = run(args, cwd=REPO_ROOT)
     assert r.returncode == 0, f"scripts/package failed:\n{r.stdout}\n{r.stderr}"
     path = REPO_ROOT / r.stdout.strip().splitlines()[-1]
     assert path.name.startswith("shardmq_") and path.suffix == ".deb", r.stdout
@@ -168,6 +174,12 @@ def test_packaged_broker_starts_with_packaged_config(unpacked, tmp_path):
 @pytest.mark.skipif(shutil.which("lintian") is None, reason="needs lintian (scripts/deps test)")
 def test_lintian_reports_no_errors_or_warnings(deb):
     # Tags the package must accept are overridden in it (packaging/debian/lintian-overrides).
-    r = run(["lintian", "--fail-on", "error,warning", str(deb)])
+    r = run(["lintian", "--fail-on", "error", str(deb)])
     tags = [l for l in r.stdout.splitlines() if l[:2] in ("E:", "W:")]
+    if os.environ.get("SHARDMQ_BIN") and not os.environ.get("SHARDMQ_DEB"):
+        # The sanitizer build's linker merges strings differently, so the release binary's two
+        # spelling-error-in-binary overrides match nothing there, which lintian warns of
+        # (mismatched-override; --suppress-tags does not silence it). Every other tag counts.
+        tags = [l for l in tags
+                if not l.startswith("W: shardmq: mismatched-override spelling-error-in-binary ")]
     assert r.returncode == 0 and not tags, r.stdout + r.stderr
