@@ -225,6 +225,7 @@ void ClientProtocol::handle_packet(Connection& c, const core::Packet& p) {
       }
       // MQTT 5 reason 0x04: disconnect, but publish the will.
       c.clean_disconnect = d.reason_code != ReasonCode::DisconnectWithWillMessage;
+      if (c.version == ProtocolVersion::v5) connections_.note_close_reason(c, d.reason_code);
       return connections_.close(c, CloseKind::graceful);
     }
     case core::PacketType::Auth:

@@ -1,6 +1,7 @@
 #include "broker/connection/connection_table.hpp"
 
 #include <algorithm>
+#include <optional>
 
 #include "broker/log.hpp"
 #include "core/encoder.hpp"
@@ -77,8 +78,14 @@ bool ConnectionTable::send_packet(Connection& c, const core::Packet& p) {
   return true;
 }
 
+void ConnectionTable::note_close_reason(const Connection& c, core::ReasonCode reason) {
+  if (log_level() <= LogLevel::info && c.state != Connection::State::closing)
+    close_reasons_.insert_or_assign(c.serial, reason);
+}
+
 void ConnectionTable::send_disconnect(Connection& c, core::ReasonCode reason,
                                       std::string_view why) {
+  note_close_reason(c, reason);
   if (c.version != core::ProtocolVersion::v5) return;
   core::Disconnect d;
   d.reason_code = reason;
@@ -264,7 +271,10 @@ void ConnectionTable::on_timer(Connection& c) {
     // MQTT 5 hears why (0x8D), unless output is still queued: a peer that reads nothing
     // must not keep its socket open waiting for the goodbye to flush.
     const bool can_say = c.out.queued() == 0;
-    if (can_say) send_disconnect(c, core::ReasonCode::KeepAliveTimeout);
+    if (can_say)
+      send_disconnect(c, core::ReasonCode::KeepAliveTimeout);
+    else
+      note_close_reason(c, core::ReasonCode::KeepAliveTimeout);
     close(c, can_say ? CloseKind::graceful : CloseKind::abrupt);
   } else {
     timers_.schedule(c.timer, c.last_rx_tick + limit);
@@ -281,11 +291,7 @@ void ConnectionTable::close(Connection& c, CloseKind kind) {
   if (was_connected)
     counters_.clients_connected.store(
         counters_.clients_connected.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
-  if (was_connected)
-    log_info("client '{}' disconnected: {}", c.client_id.view(),
-             c.clean_disconnect ? "DISCONNECT"
-             : c.peer_closed    ? "connection lost (no DISCONNECT)"
-                                : "closed by the broker");
+  if (was_connected) log_disconnected(c);
   events_->on_closing(c, was_connected);
   c.rx_tail.release();
   if (c.layer && kind == CloseKind::graceful && !c.peer_closed) {
@@ -299,6 +305,32 @@ void ConnectionTable::close(Connection& c, CloseKind kind) {
     return;
   }
   loop_->close(c.socket);
+}
+
+// One line per disconnect: how it ended and, where there is one, the reason code
+// (docs/operations.md, Logs). The connect line before it says who and from where.
+void ConnectionTable::log_disconnected(const Connection& c) {
+  std::optional<core::ReasonCode> reason;
+  if (auto it = close_reasons_.find(c.serial); it != close_reasons_.end()) {
+    reason = it->second;
+    close_reasons_.erase(it);
+  }
+  if (log_level() > LogLevel::info) return;
+  const std::string code =
+      !reason ? std::string()
+      : *reason == core::ReasonCode::NormalDisconnection && c.clean_disconnect
+          ? std::string(" (reason 0x00: Normal disconnection)")
+          : fmt::format(" (reason 0x{:02x}: {})", static_cast<unsigned>(*reason),
+                        core::reason_code_name(*reason));
+  // 0x04 (Disconnect with Will Message) only a client sends: a DISCONNECT that asks for the
+  // will, so not clean_disconnect, but not lost either.
+  const bool said_goodbye =
+      c.clean_disconnect || reason == core::ReasonCode::DisconnectWithWillMessage;
+  log_info("client '{}' disconnected: {}{}", c.client_id.view(),
+           said_goodbye    ? "DISCONNECT"
+           : c.peer_closed ? "connection lost (no DISCONNECT)"
+                           : "closed by the broker",
+           code);
 }
 
 void ConnectionTable::close_now_if_flushing(Connection& c) {
@@ -334,6 +366,7 @@ void ConnectionTable::on_closed(Connection& c) {
   connections_.erase(&c);
   ShardCounters::set(counters_.connections_open, connections_.size());
   forget_peer_address(c);
+  if (!close_reasons_.empty()) close_reasons_.erase(c.serial);
   if (c.listener < listener_connections_.size()) --listener_connections_[c.listener];
   c.out.release_all();
   if (c.will) c.will->release();

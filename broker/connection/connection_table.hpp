@@ -62,6 +62,10 @@ class ConnectionTable {
   // MQTT 5 clients hear why the server closes their connection (and `why`, as a Reason
   // String); 3.1.x has no way to say it.
   void send_disconnect(Connection& c, core::ReasonCode reason, std::string_view why = {});
+  // The reason code the connection ends with, for its disconnect log line: what the broker
+  // sent (send_disconnect notes it, also for 3.1.x clients, who are not told) or what an
+  // MQTT 5 client's DISCONNECT said. Kept only while the log shows info lines.
+  void note_close_reason(const Connection& c, core::ReasonCode reason);
   // A PUBLISH from its parts, written straight into the output (the message path: no
   // Packet, no copy but into the output). False when dropped: too large for the client
   // (a QoS 1/2 one is then listed for take_too_large), or QoS 0 to an output already over
@@ -108,6 +112,7 @@ class ConnectionTable {
   void on_closed(Connection& c);  // frees it
 
  private:
+  void log_disconnected(const Connection& c);
   void flush(Connection& c);
   bool flush_layer_output(Connection& c);
   void on_timer(Connection& c);
@@ -133,6 +138,9 @@ class ConnectionTable {
   std::vector<std::uint32_t> listener_connections_;                 // open connections per listener
   const bool keep_peers_;                                           // the broker authenticates
   std::unordered_map<std::uint32_t, std::string> peers_;            // by serial, until CONNACK
+  // By serial, from note_close_reason until close: a side table, not a Connection field,
+  // since only closing connections have one (Connection's size is per million).
+  std::unordered_map<std::uint32_t, core::ReasonCode> close_reasons_;
   io::TimerWheel timers_;  // connect timeout, then keepalive
 };
 

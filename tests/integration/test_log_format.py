@@ -7,7 +7,7 @@ import time
 import pytest
 
 from broker_process import broker_kind
-from raw_mqtt import disconnect_packet
+from raw_mqtt import CONNACK, DISCONNECT, MQTT5, disconnect_packet, packet
 
 pytestmark = pytest.mark.skipif(broker_kind() != "shardmq", reason="shardmq's own log format")
 
@@ -78,6 +78,35 @@ def test_one_line_per_connect_and_disconnect(broker, clients):
     assert "protocol level 4" in line and "user none" in line and "session new" in line
     assert "client 'log-tidy' disconnected: DISCONNECT" in msgs
     assert "client 'log-lost' disconnected: connection lost (no DISCONNECT)" in msgs
+
+
+def test_disconnect_lines_carry_the_reason_code(broker, clients):
+    # The reason code a connection ends with: what an MQTT 5 client's DISCONNECT said, or
+    # what the broker sent (also to a 3.1.1 client, who is not told but whose operator is).
+    normal = clients.raw()
+    assert normal.connect("log-normal", version=MQTT5)[1] == 0
+    normal.send(packet(DISCONNECT, 0, b"\x00\x00"))
+    normal.read_until_closed()
+    will = clients.raw()
+    assert will.connect("log-will", version=MQTT5)[1] == 0
+    will.send(packet(DISCONNECT, 0, b"\x04\x00"))  # 0x04: publish my will anyway
+    will.read_until_closed()
+    rude = clients.raw()
+    assert rude.connect("log-rude", version=MQTT5)[1] == 0
+    rude.send(packet(CONNACK, 0, b"\x00\x00\x00"))  # a packet only servers send
+    rude.read_until_closed()
+    silent = clients.raw()
+    assert silent.connect("log-silent", keepalive=1)[1] == 0  # then says nothing
+    silent.read_until_closed()
+    wait_for_log(broker, "client 'log-silent' disconnected")
+    text = broker.log_text()
+    assert ("client 'log-normal' disconnected: DISCONNECT (reason 0x00: Normal disconnection)"
+            in text)
+    assert ("client 'log-will' disconnected: DISCONNECT (reason 0x04: Disconnect with Will "
+            "Message)" in text)
+    assert "client 'log-rude' disconnected: closed by the broker (reason 0x82: Protocol Error)" in text
+    assert ("client 'log-silent' disconnected: closed by the broker (reason 0x8d: Keep Alive "
+            "timeout)" in text)
 
 
 @pytest.mark.heavy
