@@ -26,11 +26,11 @@ class Histogram {
     return b == 0 ? 0 : (std::uint64_t(1) << b) - 1;
   }
 
-  // Owner thread only.
-  void record(std::uint64_t v) {
+  // Owner thread only: `n` values of `v`.
+  void record(std::uint64_t v, std::uint64_t n = 1) {
     auto& c = buckets_[bucket_of(v)];
-    c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-    sum_.store(sum_.load(std::memory_order_relaxed) + v, std::memory_order_relaxed);
+    c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+    sum_.store(sum_.load(std::memory_order_relaxed) + v * n, std::memory_order_relaxed);
   }
 
   // Any thread: adds this histogram's counts to `into` (and its sum to `sum`).

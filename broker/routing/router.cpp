@@ -113,11 +113,10 @@ void Router::deliver_local(const LocalPublish& p, const SubscriptionIndex::Route
   record_latency(p);
 }
 
-// One clock read a message on each shard it reaches (not one a subscriber): the time from
-// its PUBLISH's arrival to the last of this shard's delivery writes.
+// One sample a message on each shard that writes it to subscribers (not one a subscriber),
+// taken when the turn's writes go out (DeliveryLatency).
 void Router::record_latency(const LocalPublish& p) {
-  if (p.arrived_us && !targets_.empty())
-    ctx_.counters.delivery_latency_us.record(steady_now_us() - p.arrived_us);
+  if (!targets_.empty()) ctx_.delivery_latency.delivered(p.arrived_us);
 }
 
 void Router::deliver_with_identifiers(const LocalPublish& p, const Target& t, std::uint32_t index,

@@ -131,6 +131,7 @@ void SessionStore::deliver_shared(std::uint32_t index, const LocalPublish& p) {
   Session& s = *m.session;
   const std::size_t inflight = s.inflight.size(), queued = s.queue.size();
   deliver(s, p, qos, o.identifier, o.retain_as_published && p.retain);
+  ctx_.delivery_latency.delivered(p.arrived_us);  // a sample of its own (docs/operations.md)
   // Tag what deliver() kept (tagged here, not passed in: the common path's call keeps its
   // arguments in registers), so a leaving member's messages can go to another.
   if (s.queue.size() > queued)

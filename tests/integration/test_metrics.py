@@ -42,6 +42,31 @@ def test_promtool_accepts_the_exposition(metrics_broker):
     sub.close()
 
 
+def test_shared_subscription_deliveries_are_timed(metrics_broker):
+    # Each message goes to a plain subscriber and to one member of a $share group: two
+    # latency samples, one for the shard that wrote it to its plain subscribers, one for the
+    # member's delivery, wherever the three clients landed among the shards.
+    b = metrics_broker(shards=2)
+    members = [paho(b, protocol=MQTTv5).connect() for _ in range(2)]
+    for c in members:
+        c.subscribe("$share/g/s/#", qos=1)
+    plain = paho(b).connect()
+    plain.subscribe("s/#", qos=0)
+    pub = paho(b).connect()
+    n = 12
+    for _ in range(n):
+        pub.publish("s/x", b"m", qos=1)
+    plain.wait_for_count(n)
+    wait_until(lambda: sum(len(c.messages) for c in members) == n or None,
+               what="the group's messages")
+    m = wait_until(lambda: (lambda s: s if s.total("shardmq_publish_delivery_seconds_count")
+                            >= 2 * n else None)(b.scrape()), what="the latency samples")
+    assert m.total("shardmq_publish_delivery_seconds_count") == 2 * n
+    assert m.total("shardmq_publish_delivery_seconds_bucket", le="+Inf") == 2 * n
+    for c in members + [plain, pub]:
+        c.close()
+
+
 def test_counters_match_what_the_clients_did(metrics_broker):
     b = metrics_broker(shards=2)
     mqtt_listener = f"mqtt://{b.host}:{b.port}"

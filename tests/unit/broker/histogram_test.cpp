@@ -1,10 +1,12 @@
-// The metrics surface: each shard's histogram in powers of two, and the reader's sum over
-// the shards (BrokerStats::sum).
+// The metrics surface: each shard's histogram in powers of two, the reader's sum over the
+// shards (BrokerStats::sum), and the per-turn latency samples that fill one (DeliveryLatency).
 #include <catch2/catch.hpp>
 
 #include "broker/metrics/broker_stats.hpp"
+#include "broker/metrics/delivery_latency.hpp"
 
 using shardmq::broker::BrokerStats;
+using shardmq::broker::DeliveryLatency;
 using shardmq::broker::Histogram;
 using shardmq::broker::ShardCounters;
 
@@ -41,4 +43,47 @@ TEST_CASE("histogram: a reader sums every shard's buckets and totals", "[broker]
     count += n;
   CHECK(count == 4);
   CHECK(total == 1 + 5 + 5 + 4096);
+}
+
+TEST_CASE("delivery latency: a turn's samples are recorded at its end against one clock reading",
+          "[broker][metrics]") {
+  Histogram h;
+  DeliveryLatency d;
+  CHECK_FALSE(d.pending());
+  d.delivered(1000);  // three messages of one receive
+  d.delivered(1000);
+  d.delivered(1000);
+  d.delivered(1900);  // one of a later receive
+  d.delivered(0);     // a will: no arrival stamp, no sample
+  REQUIRE(d.pending());
+  d.end_turn(2000, h);
+  CHECK_FALSE(d.pending());
+  Histogram::Snapshot s{};
+  std::uint64_t sum = 0;
+  h.add_to(s, sum);
+  CHECK(s[Histogram::bucket_of(1000)] == 3);
+  CHECK(s[Histogram::bucket_of(100)] == 1);
+  CHECK(sum == 3 * 1000 + 100);
+  std::uint64_t count = 0;
+  for (auto n : s)
+    count += n;
+  CHECK(count == 4);
+  d.end_turn(3000, h);  // nothing delivered since: nothing recorded
+  Histogram::Snapshot again{};
+  std::uint64_t sum2 = 0;
+  h.add_to(again, sum2);
+  CHECK(again == s);
+}
+
+TEST_CASE("delivery latency: a stamp after the turn's reading counts as zero, not as 2^64",
+          "[broker][metrics]") {
+  Histogram h;
+  DeliveryLatency d;
+  d.delivered(5000);  // stamped on another shard's clock reading, just after ours
+  d.end_turn(4999, h);
+  Histogram::Snapshot s{};
+  std::uint64_t sum = 0;
+  h.add_to(s, sum);
+  CHECK(s[0] == 1);
+  CHECK(sum == 0);
 }
