@@ -45,7 +45,7 @@ ConnectionRef ClientProtocol::self(const Connection& c) const {
 void ClientProtocol::on_data(Connection& c, std::span<const std::byte> data) {
   if (c.state == Connection::State::closing) return;
   ShardCounters::bump(counters_.bytes_received, data.size());
-  rx_us_ = steady_now_us();  // once a receive, not once a PUBLISH
+  rx_us_ = ctx_.delivery_latency.arrival_us();  // once a turn, not once a PUBLISH
   c.last_rx_tick = ctx_.tick;
   if (c.layer) {
     layer_app_.clear();

@@ -142,7 +142,7 @@ class ClientProtocol final : public ConnectionEvents, public AuthWaiter, public 
   // Copied from the context: one load each on the message path, not two.
   const Config& config_;
   ShardCounters& counters_;
-  std::uint64_t rx_us_ = 0;  // when the bytes being handled arrived (steady_now_us)
+  std::uint64_t rx_us_ = 0;  // the turn the bytes being handled arrived in (DeliveryLatency)
   const unsigned id_;
   // Derived from the limits (settings_changed): each switched-off check is one branch.
   bool limits_topics_ = false;   // limits.max_topic_length or max_topic_levels is set

@@ -27,14 +27,6 @@ inline std::uint64_t steady_now_ms() {
                                         .count());
 }
 
-// The publish-to-delivery latency clock (shardmq_publish_delivery_seconds): the same
-// system-wide monotonic clock, so a stamp taken on one shard is read on another.
-inline std::uint64_t steady_now_us() {
-  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                        std::chrono::steady_clock::now().time_since_epoch())
-                                        .count());
-}
-
 // Starts the message's expiry clock at `now_ms` when its properties carry the interval.
 inline void arm_message_expiry(PublishedMessage& m, std::uint64_t now_ms) {
   const std::string_view props = m.properties();

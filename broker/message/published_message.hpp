@@ -56,7 +56,7 @@ class PublishedMessage {
   // pauses it (SessionStore::hold_publisher).
   ConnectionRef publisher() const { return publisher_; }
   void set_publisher(ConnectionRef c) { publisher_ = c; }
-  // When its PUBLISH arrived (steady_now_us; 0: not from a client's PUBLISH).
+  // When its PUBLISH arrived (DeliveryLatency::arrival_us; 0: not from a client's PUBLISH).
   std::uint64_t arrived_us() const { return arrived_us_; }
   void set_arrived_us(std::uint64_t us) { arrived_us_ = us; }
 

@@ -1,12 +1,14 @@
-// The publish-to-delivery latency samples of one loop turn (shardmq_publish_delivery_seconds).
-// A message's delivery writes are queued while the turn runs and go out together at its end,
-// so each sample is taken then, with one clock read a turn rather than one a message: the
-// parts that deliver note the message's arrival stamp (delivered), the shard closes the turn
-// (end_turn). Stamps come one a receive, so a turn's stamps run in few distinct values, kept
-// as (stamp, count) runs: no allocation once the runs' vector has grown to a turn's worth.
-// Owner thread only, like the histogram it fills.
+// The publish-to-delivery latency samples of one loop turn (shardmq_publish_delivery_seconds),
+// with two clock reads a turn rather than two a message. A message is stamped with the turn
+// that received it (arrival_us: the clock read at the turn's first receive, since the turn
+// took all its receives from the kernel together) and sampled at the end of the turn that
+// wrote it to subscribers (end_turn: the turn's writes go to the kernel together then). The
+// parts that deliver note each message's stamp (delivered); stamps come one a turn, so they
+// are kept as (stamp, count) runs: no allocation once the runs' vector has grown to a turn's
+// worth. Owner thread only, like the histogram it fills.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <vector>
 
@@ -14,10 +16,24 @@
 
 namespace shardmq::broker {
 
+// The latency clock: system-wide and monotonic, so a stamp taken on one shard is read on
+// another.
+inline std::uint64_t steady_now_us() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                        std::chrono::steady_clock::now().time_since_epoch())
+                                        .count());
+}
+
 class DeliveryLatency {
  public:
-  // A message arrived at `arrived_us` (steady_now_us; 0: no stamp, a will or $SYS) was
-  // written to subscribers on this shard in this turn.
+  // The arrival stamp of what this turn receives (read once, at its first receive).
+  std::uint64_t arrival_us() {
+    if (!turn_us_) turn_us_ = steady_now_us();
+    return turn_us_;
+  }
+
+  // A message stamped `arrived_us` (0: no stamp, a will or $SYS) was written to
+  // subscribers on this shard in this turn.
   void delivered(std::uint64_t arrived_us) {
     if (!arrived_us) return;
     if (!runs_.empty() && runs_.back().arrived_us == arrived_us)
@@ -28,11 +44,16 @@ class DeliveryLatency {
 
   bool pending() const { return !runs_.empty(); }
 
-  // The turn's writes are handed to the kernel at `now_us`: one sample per delivered message.
-  void end_turn(std::uint64_t now_us, Histogram& into) {
+  // The turn's writes are handed to the kernel: one sample per delivered message.
+  void end_turn(Histogram& into) {
+    if (!runs_.empty()) end_turn_at(steady_now_us(), into);
+    turn_us_ = 0;
+  }
+  void end_turn_at(std::uint64_t now_us, Histogram& into) {
     for (const Run& r : runs_)
       into.record(now_us > r.arrived_us ? now_us - r.arrived_us : 0, r.count);
     runs_.clear();
+    turn_us_ = 0;
   }
 
  private:
@@ -41,6 +62,7 @@ class DeliveryLatency {
     std::uint64_t count;
   };
   std::vector<Run> runs_;
+  std::uint64_t turn_us_ = 0;  // this turn's arrival stamp, 0 until its first receive
 };
 
 }  // namespace shardmq::broker

@@ -12,7 +12,6 @@
 #include "broker/listener/listener.hpp"
 #include "broker/log.hpp"
 #include "broker/mesh/mesh_link.hpp"
-#include "broker/message/message_expiry.hpp"
 #include "broker/retained/retained_store.hpp"
 #include "broker/routing/router.hpp"
 #include "broker/routing/subscription_index.hpp"
@@ -226,8 +225,7 @@ void Shard::on_turn_end() {
   protocol_->release_acks();
   connections_->flush_all();
   // This turn's deliveries are written: their latency samples, with one clock read.
-  if (ctx_.delivery_latency.pending())
-    ctx_.delivery_latency.end_turn(steady_now_us(), ctx_.counters.delivery_latency_us);
+  ctx_.delivery_latency.end_turn(ctx_.counters.delivery_latency_us);
   // Last, so that whatever this turn sent to other shards (a failed flush can close a
   // connection, which publishes its will) is pushed and its shard woken before we sleep.
   link_->flush();

@@ -56,7 +56,7 @@ TEST_CASE("delivery latency: a turn's samples are recorded at its end against on
   d.delivered(1900);  // one of a later receive
   d.delivered(0);     // a will: no arrival stamp, no sample
   REQUIRE(d.pending());
-  d.end_turn(2000, h);
+  d.end_turn_at(2000, h);
   CHECK_FALSE(d.pending());
   Histogram::Snapshot s{};
   std::uint64_t sum = 0;
@@ -68,7 +68,7 @@ TEST_CASE("delivery latency: a turn's samples are recorded at its end against on
   for (auto n : s)
     count += n;
   CHECK(count == 4);
-  d.end_turn(3000, h);  // nothing delivered since: nothing recorded
+  d.end_turn_at(3000, h);  // nothing delivered since: nothing recorded
   Histogram::Snapshot again{};
   std::uint64_t sum2 = 0;
   h.add_to(again, sum2);
@@ -80,10 +80,25 @@ TEST_CASE("delivery latency: a stamp after the turn's reading counts as zero, no
   Histogram h;
   DeliveryLatency d;
   d.delivered(5000);  // stamped on another shard's clock reading, just after ours
-  d.end_turn(4999, h);
+  d.end_turn_at(4999, h);
   Histogram::Snapshot s{};
   std::uint64_t sum = 0;
   h.add_to(s, sum);
   CHECK(s[0] == 1);
   CHECK(sum == 0);
+}
+
+TEST_CASE("delivery latency: one arrival stamp a turn, a new one after the turn ends",
+          "[broker][metrics]") {
+  Histogram h;
+  DeliveryLatency d;
+  const std::uint64_t first = d.arrival_us();
+  CHECK(first > 0);
+  CHECK(d.arrival_us() == first);  // the turn's later receives share it
+  d.end_turn(h);                   // nothing delivered: no sample, but the turn is over
+  Histogram::Snapshot s{};
+  std::uint64_t sum = 0;
+  h.add_to(s, sum);
+  CHECK(s == Histogram::Snapshot{});
+  CHECK(d.arrival_us() >= first);  // read again
 }
