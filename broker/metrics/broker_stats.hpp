@@ -99,7 +99,7 @@ struct BrokerStats {
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   std::unique_ptr<ShardCounters[]> shards;
   unsigned shard_count = 0;
-  // Highest values seen, sampled by shard 0 every tick (100 ms).
+  // Highest values seen, sampled by shard 0 every tick (100 ms; the heap every second).
   std::atomic<std::uint64_t> clients_maximum{0};
   std::atomic<std::uint64_t> heap_maximum{0};
   StorageCounters storage;

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <string>
 
@@ -169,10 +170,12 @@ std::string render_metrics(const MetricsSources& s) {
                   kMicros, kLastLatencyBucket);
   }
 
+  const std::uint64_t heap = heap_bytes_in_use();
   one(out, "shardmq_heap_bytes", "gauge", "Bytes of heap memory in use (the allocator's count).",
-      heap_bytes_in_use());
+      heap);
   one(out, "shardmq_heap_max_bytes", "gauge",
-      "The most heap memory in use seen (sampled every 100 ms).", load(stats.heap_maximum));
+      "The most heap memory in use seen (sampled every second and when read).",
+      std::max(heap, load(stats.heap_maximum)));
 
   // Storage (zero without [storage] durability).
   const StorageCounters& st = stats.storage;

@@ -18,7 +18,10 @@ void SysTopics::on_tick() {
   if (ctx_.id != 0) return;
   // Maxima between publishes: a peak shorter than a tick can be missed (documented).
   BrokerStats::raise(stats_.clients_maximum, stats_.sum(&ShardCounters::clients_connected));
-  BrokerStats::raise(stats_.heap_maximum, heap_bytes_in_use());
+  // The heap once a second: jemalloc refreshes its statistics across every arena for it
+  // (about 100,000 instructions and its locks), too much for every tick.
+  if (ctx_.tick % kHeapSampleTicks == 0)
+    BrokerStats::raise(stats_.heap_maximum, heap_bytes_in_use());
   if (!ctx_.config.sys_interval_s) return;
   if (started_ && ctx_.tick < next_tick_) return;
   started_ = true;

@@ -1,7 +1,7 @@
 // The broker's figures as retained messages under $SYS/broker/, with Mosquitto's names and
 // meanings (docs/operations.md lists them), every sys_interval seconds, from shard 0:
-// counters summed over the shards, highest values sampled every tick, and the per-minute
-// load as moving averages over 1, 5 and 15 minutes.
+// counters summed over the shards, highest values sampled every tick (the heap's every
+// second), and the per-minute load as moving averages over 1, 5 and 15 minutes.
 //
 // Owns: the load averages. Calls: Router (the publishes), RetainedStore (the count),
 // BrokerStats (the sums and maxima). Called by: the shard, on its tick.
@@ -28,6 +28,8 @@ class SysTopics {
 
  private:
   void publish();
+
+  static constexpr std::uint64_t kHeapSampleTicks = 1000 / ShardContext::kTickMs;
 
   ShardContext& ctx_;
   BrokerStats& stats_;
