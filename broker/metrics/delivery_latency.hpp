@@ -4,8 +4,9 @@
 // took all its receives from the kernel together) and sampled at the end of the turn that
 // wrote it to subscribers (end_turn: the turn's writes go to the kernel together then). The
 // parts that deliver note each message's stamp (delivered); stamps come one a turn, so they
-// are kept as (stamp, count) runs: no allocation once the runs' vector has grown to a turn's
-// worth. Owner thread only, like the histogram it fills.
+// are kept as (stamp, count) runs, the current one in place and earlier ones in a vector
+// that, once grown to a turn's worth, allocates no more. Owner thread only, like the histogram it
+// fills.
 #pragma once
 
 #include <chrono>
@@ -33,35 +34,45 @@ class DeliveryLatency {
   }
 
   // A message stamped `arrived_us` (0: no stamp, a will or $SYS) was written to
-  // subscribers on this shard in this turn.
+  // subscribers on this shard in this turn. On the message path: a compare and an add while
+  // the stamp is the current run's.
   void delivered(std::uint64_t arrived_us) {
-    if (!arrived_us) return;
-    if (!runs_.empty() && runs_.back().arrived_us == arrived_us)
-      ++runs_.back().count;
-    else
-      runs_.push_back(Run{arrived_us, 1});
+    if (arrived_us == run_.arrived_us) [[likely]] {
+      ++run_.count;
+      return;
+    }
+    start_run(arrived_us);
   }
 
-  bool pending() const { return !runs_.empty(); }
+  bool pending() const { return (run_.arrived_us && run_.count) || !runs_.empty(); }
 
   // The turn's writes are handed to the kernel: one sample per delivered message.
   void end_turn(Histogram& into) {
-    if (!runs_.empty()) end_turn_at(steady_now_us(), into);
+    if (pending()) end_turn_at(steady_now_us(), into);
+    run_ = Run{};
     turn_us_ = 0;
   }
   void end_turn_at(std::uint64_t now_us, Histogram& into) {
+    start_run(0);
     for (const Run& r : runs_)
       into.record(now_us > r.arrived_us ? now_us - r.arrived_us : 0, r.count);
     runs_.clear();
+    run_ = Run{};
     turn_us_ = 0;
   }
 
  private:
   struct Run {
-    std::uint64_t arrived_us;
-    std::uint64_t count;
+    std::uint64_t arrived_us = 0;  // 0: unstamped messages, counted here but not sampled
+    std::uint64_t count = 0;
   };
-  std::vector<Run> runs_;
+  void start_run(std::uint64_t arrived_us) {
+    if (run_.arrived_us && run_.count) runs_.push_back(run_);
+    run_ = Run{arrived_us, arrived_us ? 1u : 0u};
+  }
+
+  Run run_;                    // the current run of one stamp
+  std::vector<Run> runs_;      // the turn's earlier runs
   std::uint64_t turn_us_ = 0;  // this turn's arrival stamp, 0 until its first receive
 };
 

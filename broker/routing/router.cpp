@@ -68,6 +68,12 @@ void Router::route_arrived(PublishedMessage* m, unsigned from, std::uint32_t pub
   deliver_local(p, r);
 }
 
+// One sample a message on each shard that writes it to subscribers (not one a subscriber),
+// taken when the turn's writes go out (DeliveryLatency).
+inline void Router::record_latency(const LocalPublish& p) {
+  if (!targets_.empty()) ctx_.delivery_latency.delivered(p.arrived_us);
+}
+
 void Router::deliver_local(const LocalPublish& p, const SubscriptionIndex::Route& route) {
   // Overlapping subscriptions of one session give one delivery at the highest QoS they
   // grant; the session's match stamp says whether it is a target already.
@@ -111,12 +117,6 @@ void Router::deliver_local(const LocalPublish& p, const SubscriptionIndex::Route
                         t.options.retain_as_published && p.retain);
   }
   record_latency(p);
-}
-
-// One sample a message on each shard that writes it to subscribers (not one a subscriber),
-// taken when the turn's writes go out (DeliveryLatency).
-void Router::record_latency(const LocalPublish& p) {
-  if (!targets_.empty()) ctx_.delivery_latency.delivered(p.arrived_us);
 }
 
 void Router::deliver_with_identifiers(const LocalPublish& p, const Target& t, std::uint32_t index,
