@@ -97,6 +97,9 @@ enum class ConnectReturnCode : std::uint8_t {
 // Name of a reason code ("Success", "Malformed Packet", ...); 0x00..0x02 get their
 // generic names. Unknown values give "Unknown".
 std::string_view reason_code_name(ReasonCode rc);
+// The same, named as the spec names it in a packet of `type`: 0x00 is "Normal
+// disconnection" in DISCONNECT and "Granted QoS 0" in SUBACK.
+std::string_view reason_code_name(ReasonCode rc, PacketType type);
 
 // Whether an MQTT 5 reason code may appear in a packet of this type (CONNACK, PUBACK,
 // PUBREC, PUBREL, PUBCOMP, SUBACK, UNSUBACK, DISCONNECT, AUTH).

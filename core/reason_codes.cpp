@@ -100,6 +100,14 @@ std::string_view reason_code_name(ReasonCode rc) {
   }
 }
 
+std::string_view reason_code_name(ReasonCode rc, PacketType type) {
+  if (static_cast<std::uint8_t>(rc) == 0x00) {
+    if (type == PacketType::Disconnect) return "Normal disconnection";
+    if (type == PacketType::SubAck) return "Granted QoS 0";
+  }
+  return reason_code_name(rc);
+}
+
 namespace {
 
 using CodeSet = std::bitset<256>;

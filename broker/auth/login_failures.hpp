@@ -13,14 +13,13 @@
 #include <unordered_map>
 
 #include "broker/containers/string_key_hash.hpp"
+#include "io/steady_now.hpp"
 
 namespace shardmq::broker {
 
 // The clock failure windows count in: seconds that never go back.
 inline std::uint64_t steady_now_s() {
-  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
-                                        std::chrono::steady_clock::now().time_since_epoch())
-                                        .count());
+  return io::steady_now<std::chrono::seconds>();
 }
 
 class LoginFailures {

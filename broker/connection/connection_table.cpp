@@ -316,12 +316,11 @@ void ConnectionTable::log_disconnected(const Connection& c) {
     close_reasons_.erase(it);
   }
   if (log_level() > LogLevel::info) return;
+  // A DISCONNECT's code, whichever side sent it (or would have: 3.1.x has none).
   const std::string code =
-      !reason ? std::string()
-      : *reason == core::ReasonCode::NormalDisconnection && c.clean_disconnect
-          ? std::string(" (reason 0x00: Normal disconnection)")
-          : fmt::format(" (reason 0x{:02x}: {})", static_cast<unsigned>(*reason),
-                        core::reason_code_name(*reason));
+      reason ? fmt::format(" (reason 0x{:02x}: {})", static_cast<unsigned>(*reason),
+                           core::reason_code_name(*reason, core::PacketType::Disconnect))
+             : std::string();
   // 0x04 (Disconnect with Will Message) only a client sends: a DISCONNECT that asks for the
   // will, so not clean_disconnect, but not lost either.
   const bool said_goodbye =

@@ -18,13 +18,12 @@
 
 #include "broker/message/published_message.hpp"
 #include "core/properties.hpp"
+#include "io/steady_now.hpp"
 
 namespace shardmq::broker {
 
 inline std::uint64_t steady_now_ms() {
-  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                        std::chrono::steady_clock::now().time_since_epoch())
-                                        .count());
+  return io::steady_now<std::chrono::milliseconds>();
 }
 
 // Starts the message's expiry clock at `now_ms` when its properties carry the interval.

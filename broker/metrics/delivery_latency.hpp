@@ -14,15 +14,13 @@
 #include <vector>
 
 #include "broker/metrics/histogram.hpp"
+#include "io/steady_now.hpp"
 
 namespace shardmq::broker {
 
-// The latency clock: system-wide and monotonic, so a stamp taken on one shard is read on
-// another.
+// The latency clock (io/steady_now.hpp: a stamp one shard takes another can read).
 inline std::uint64_t steady_now_us() {
-  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                        std::chrono::steady_clock::now().time_since_epoch())
-                                        .count());
+  return io::steady_now<std::chrono::microseconds>();
 }
 
 class DeliveryLatency {
@@ -48,17 +46,13 @@ class DeliveryLatency {
 
   // The turn's writes are handed to the kernel: one sample per delivered message.
   void end_turn(Histogram& into) {
-    if (pending()) end_turn_at(steady_now_us(), into);
-    run_ = Run{};
-    turn_us_ = 0;
+    if (pending()) record(steady_now_us(), into);
+    reset();
   }
+  // end_turn with the clock read given (the unit tests' clock).
   void end_turn_at(std::uint64_t now_us, Histogram& into) {
-    start_run(0);
-    for (const Run& r : runs_)
-      into.record(now_us > r.arrived_us ? now_us - r.arrived_us : 0, r.count);
-    runs_.clear();
-    run_ = Run{};
-    turn_us_ = 0;
+    record(now_us, into);
+    reset();
   }
 
  private:
@@ -66,6 +60,16 @@ class DeliveryLatency {
     std::uint64_t arrived_us = 0;  // 0: unstamped messages, counted here but not sampled
     std::uint64_t count = 0;
   };
+  void record(std::uint64_t now_us, Histogram& into) {
+    start_run(0);  // the current run joins the others
+    for (const Run& r : runs_)
+      into.record(now_us > r.arrived_us ? now_us - r.arrived_us : 0, r.count);
+    runs_.clear();
+  }
+  void reset() {
+    run_ = Run{};
+    turn_us_ = 0;
+  }
   void start_run(std::uint64_t arrived_us) {
     if (run_.arrived_us && run_.count) runs_.push_back(run_);
     run_ = Run{arrived_us, arrived_us ? 1u : 0u};

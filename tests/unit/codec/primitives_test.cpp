@@ -125,6 +125,12 @@ TEST_CASE("reason codes: names and per-packet validity", "[codec][reason]") {
   CHECK(reason_code_name(ReasonCode::WildcardSubscriptionsNotSupported) ==
         "Wildcard Subscriptions not supported");
   CHECK(reason_code_name(static_cast<ReasonCode>(0x7F)) == "Unknown");
+  CHECK(reason_code_name(ReasonCode::Success) == "Success");
+  CHECK(reason_code_name(ReasonCode::NormalDisconnection, PacketType::Disconnect) ==
+        "Normal disconnection");
+  CHECK(reason_code_name(ReasonCode::GrantedQoS0, PacketType::SubAck) == "Granted QoS 0");
+  CHECK(reason_code_name(ReasonCode::KeepAliveTimeout, PacketType::Disconnect) ==
+        "Keep Alive timeout");
   CHECK(reason_code_allowed(PacketType::PubAck, 0x10));
   CHECK_FALSE(reason_code_allowed(PacketType::PubRel, 0x10));
   CHECK(reason_code_allowed(PacketType::Auth, 0x18));
